@@ -1,0 +1,109 @@
+import { Kysely, type LogConfig, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DB } from './generated/db';
+
+/** How to connect. Only `connectionString` is required. */
+export interface DbConfig {
+  /** `postgres://user:pass@host:port/db?sslmode=verify-full&sslrootcert=…` */
+  connectionString: string;
+  /** Pool size. Keep `max × instances` below the server's `max_connections`. Default 10. */
+  maxConnections?: number;
+  /** How long to wait for a connection (pg's default waits forever). Default 5000 ms. */
+  connectionTimeoutMs?: number;
+  /** Idle connections are closed after this. Default 30000 ms. */
+  idleTimeoutMs?: number;
+  /** Server-side `statement_timeout`, sent as a startup parameter. Default 15000 ms. */
+  statementTimeoutMs?: number;
+  /** Server-side `lock_timeout`. Default 5000 ms. */
+  lockTimeoutMs?: number;
+  /** Server-side `idle_in_transaction_session_timeout`. Default 30000 ms. */
+  idleInTransactionTimeoutMs?: number;
+  /** Shown in `pg_stat_activity`. Default `keel`. */
+  applicationName?: string;
+  /**
+   * Send timeouts as startup parameters. Turn off behind PgBouncer, which
+   * refuses unknown startup parameters; `keel_app` carries the same defaults
+   * as role settings (see `appRoleSettings`).
+   */
+  sendStartupParameters?: boolean;
+  /** Receives errors of idle pooled connections (a restarted server, say). */
+  onPoolError?: (error: Error) => void;
+  /** Kysely's query log hook (slow-query logging lives in the server). */
+  log?: LogConfig;
+}
+
+// int8 (bigint) arrives as a JS number: money is in cents and CHECK
+// constraints keep it below 2^53, and count(*) is int8 too. The generated
+// types map int8 to number to match (see `pnpm db:codegen`).
+const int8Oid = 20;
+const int8ArrayOid = 1016;
+const dateOid = 1082;
+
+/** Type parsers shared by every Keel pool; the generated types agree with them. */
+export const keelTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === int8Oid) return (value: string) => Number(value);
+    if (oid === int8ArrayOid) {
+      const parseArray = pg.types.getTypeParser(int8ArrayOid, 'text') as (v: string) => string[];
+      return (value: string) => parseArray(value).map((item) => (item === null ? null : Number(item)));
+    }
+    // A calendar date is not an instant; keep 'YYYY-MM-DD' as text.
+    if (oid === dateOid) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+/**
+ * Creates the pg pool and config with Keel's defaults. No module-level
+ * singleton: whoever calls it owns the pool and ends it.
+ *
+ * @example
+ * ```ts
+ * import { createPool } from '@keel/db';
+ * const pool = createPool({ connectionString: process.env.DATABASE_URL ?? '' });
+ * await pool.query('select 1');
+ * await pool.end();
+ * ```
+ */
+export function createPool(config: DbConfig): pg.Pool {
+  const startup =
+    config.sendStartupParameters === false
+      ? {}
+      : {
+          statement_timeout: config.statementTimeoutMs ?? 15_000,
+          lock_timeout: config.lockTimeoutMs ?? 5_000,
+          idle_in_transaction_session_timeout: config.idleInTransactionTimeoutMs ?? 30_000,
+        };
+  const pool = new pg.Pool({
+    connectionString: config.connectionString,
+    max: config.maxConnections ?? 10,
+    connectionTimeoutMillis: config.connectionTimeoutMs ?? 5_000,
+    idleTimeoutMillis: config.idleTimeoutMs ?? 30_000,
+    application_name: config.applicationName ?? 'keel',
+    types: keelTypes,
+    ...startup,
+  });
+  // Without a listener, an idle connection killed by the server (restart,
+  // pg_terminate_backend) would crash the process. The pool drops it and
+  // opens a new one on the next query.
+  pool.on('error', config.onPoolError ?? (() => {}));
+  return pool;
+}
+
+/**
+ * Creates a Kysely instance over a new pool. `db.destroy()` ends the pool.
+ *
+ * @example
+ * ```ts
+ * import { createDb } from '@keel/db';
+ * const db = createDb({ connectionString: process.env.DATABASE_URL ?? '' });
+ * const users = await db.selectFrom('users').select(['id', 'email']).limit(10).execute();
+ * await db.destroy();
+ * ```
+ */
+export function createDb<T = DB>(config: DbConfig): Kysely<T> {
+  return new Kysely<T>({
+    dialect: new PostgresDialect({ pool: createPool(config) }),
+    ...(config.log ? { log: config.log } : {}),
+  });
+}
