@@ -25,10 +25,14 @@ function packagesWithTests() {
 const packages = packagesWithTests();
 for (const { dir } of packages) rmSync(join(dir, '.vitest-results.json'), { force: true });
 
-const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--ui=stream', ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const turbo = spawnSync(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'test', '--ui=stream', ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 
 let passed = 0;
 let failed = 0;
@@ -46,7 +50,8 @@ for (const { dir, name } of packages) {
   passed += result.numPassedTests;
   failed += result.numFailedTests;
   skipped += result.numPendingTests + (result.numTodoTests ?? 0);
-  if (result.numFailedTestSuites > 0 && result.numFailedTests === 0) failed += result.numFailedTestSuites;
+  if (result.numFailedTestSuites > 0 && result.numFailedTests === 0)
+    failed += result.numFailedTestSuites;
   console.log(`${name}: ${result.numPassedTests} passed, ${result.numFailedTests} failed`);
 }
 

@@ -45,7 +45,8 @@ export const keelTypes = {
     if (oid === int8Oid) return (value: string) => Number(value);
     if (oid === int8ArrayOid) {
       const parseArray = pg.types.getTypeParser(int8ArrayOid, 'text') as (v: string) => string[];
-      return (value: string) => parseArray(value).map((item) => (item === null ? null : Number(item)));
+      return (value: string) =>
+        parseArray(value).map((item) => (item === null ? null : Number(item)));
     }
     // A calendar date is not an instant; keep 'YYYY-MM-DD' as text.
     if (oid === dateOid) return (value: string) => value;

@@ -49,8 +49,12 @@ export async function createStandardTable(
   for (const fk of spec.foreignKeys ?? []) {
     table = table
       .addColumn(fk.column, 'uuid', (c) => (fk.nullable ? c : c.notNull()))
-      .addForeignKeyConstraint(`${name}_${fk.column}_fkey`, [fk.column], fk.references, ['id'], (c) =>
-        c.onDelete(fk.onDelete).onUpdate(fk.onUpdate),
+      .addForeignKeyConstraint(
+        `${name}_${fk.column}_fkey`,
+        [fk.column],
+        fk.references,
+        ['id'],
+        (c) => c.onDelete(fk.onDelete).onUpdate(fk.onUpdate),
       );
   }
   table = spec.columns ? spec.columns(table) : table;
@@ -75,21 +79,33 @@ export async function createStandardTable(
  * await addForeignKey(db, 'orders', { column: 'coupon_id', references: 'coupons', onDelete: 'set null', onUpdate: 'cascade', nullable: true });
  * ```
  */
-export async function addForeignKey(db: Kysely<unknown>, table: string, fk: ForeignKeySpec): Promise<void> {
+export async function addForeignKey(
+  db: Kysely<unknown>,
+  table: string,
+  fk: ForeignKeySpec,
+): Promise<void> {
   await db.schema
     .alterTable(table)
     .addColumn(fk.column, 'uuid', (c) => (fk.nullable ? c : c.notNull()))
     .execute();
   await db.schema
     .alterTable(table)
-    .addForeignKeyConstraint(`${table}_${fk.column}_fkey`, [fk.column], fk.references, ['id'], (c) =>
-      c.onDelete(fk.onDelete).onUpdate(fk.onUpdate),
+    .addForeignKeyConstraint(
+      `${table}_${fk.column}_fkey`,
+      [fk.column],
+      fk.references,
+      ['id'],
+      (c) => c.onDelete(fk.onDelete).onUpdate(fk.onUpdate),
     )
     .execute();
   await createForeignKeyIndex(db, table, fk.column);
 }
 
-async function createForeignKeyIndex(db: Kysely<unknown>, table: string, column: string): Promise<void> {
+async function createForeignKeyIndex(
+  db: Kysely<unknown>,
+  table: string,
+  column: string,
+): Promise<void> {
   await db.schema.createIndex(`${table}_${column}_idx`).on(table).column(column).execute();
 }
 

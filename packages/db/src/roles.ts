@@ -54,7 +54,9 @@ export async function ensureRoles(admin: Kysely<unknown>, passwords: RolePasswor
     );
   }
   for (const [setting, value] of Object.entries(appRoleSettings)) {
-    await sql`alter role ${sql.id(roleNames.app)} set ${sql.raw(setting)} = ${sql.lit(value)}`.execute(admin);
+    await sql`alter role ${sql.id(roleNames.app)} set ${sql.raw(setting)} = ${sql.lit(value)}`.execute(
+      admin,
+    );
   }
   await sql`alter role ${sql.id(roleNames.readonly)} set default_transaction_read_only = on`.execute(
     admin,
@@ -75,7 +77,9 @@ export async function ensureDatabase(
     select exists (select 1 from pg_database where datname = ${database}) as exists`.execute(admin);
   if (!rows[0]?.exists) {
     const from = template ? sql`template ${sql.id(template)}` : sql``;
-    await sql`create database ${sql.id(database)} owner ${sql.id(roleNames.owner)} ${from}`.execute(admin);
+    await sql`create database ${sql.id(database)} owner ${sql.id(roleNames.owner)} ${from}`.execute(
+      admin,
+    );
   }
   await sql`revoke all on database ${sql.id(database)} from public`.execute(admin);
   await sql`grant connect on database ${sql.id(database)} to ${sql.id(roleNames.app)}, ${sql.id(roleNames.readonly)}`.execute(

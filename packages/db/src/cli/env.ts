@@ -26,7 +26,8 @@ export function localDatabaseOptionsFromEnv(
 ): LocalDatabaseOptions {
   const slowQueryMs = Number(env.KEEL_PG_SLOW_QUERY_MS ?? 250);
   const preferredPort = Number(env.KEEL_PG_PORT ?? 54329);
-  if (!Number.isInteger(slowQueryMs)) throw new Error('KEEL_PG_SLOW_QUERY_MS must be an integer (ms, -1 to disable)');
+  if (!Number.isInteger(slowQueryMs))
+    throw new Error('KEEL_PG_SLOW_QUERY_MS must be an integer (ms, -1 to disable)');
   if (!Number.isInteger(preferredPort) || preferredPort < 1 || preferredPort > 65535) {
     throw new Error('KEEL_PG_PORT must be a TCP port number');
   }

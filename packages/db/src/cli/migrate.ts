@@ -1,6 +1,5 @@
 // `pnpm db:migrate [latest|up|down|reset|list]`, as keel_owner.
-import { openLocalDatabase } from '../embedded/local-database';
-import { adminDb } from '../embedded/local-database';
+import { adminDb, openLocalDatabase } from '../embedded/local-database';
 import { createMigrator, type MigrationCommand, MigrationFailedError, migrate } from '../migrate';
 import { localDatabaseOptionsFromEnv } from './env';
 
@@ -18,18 +17,22 @@ async function main(): Promise<number> {
   try {
     if (command === 'list') {
       for (const m of await createMigrator(db).getMigrations()) {
-        console.log(`${m.executedAt ? `applied ${m.executedAt.toISOString()}` : 'pending'.padEnd(32)}  ${m.name}`);
+        console.log(
+          `${m.executedAt ? `applied ${m.executedAt.toISOString()}` : 'pending'.padEnd(32)}  ${m.name}`,
+        );
       }
       return 0;
     }
     const results = await migrate(db, command as MigrationCommand);
     if (results.length === 0) console.log('nothing to do: the schema is already there');
-    for (const r of results) console.log(`${r.direction === 'Up' ? 'applied' : 'reverted'} ${r.migrationName}`);
+    for (const r of results)
+      console.log(`${r.direction === 'Up' ? 'applied' : 'reverted'} ${r.migrationName}`);
     return 0;
   } catch (error) {
     if (error instanceof MigrationFailedError) {
       console.error(error.message);
-      for (const r of error.results ?? []) console.error(`  ${r.status.padEnd(11)} ${r.migrationName}`);
+      for (const r of error.results ?? [])
+        console.error(`  ${r.status.padEnd(11)} ${r.migrationName}`);
       console.error('The run was rolled back: the schema is as it was before.');
       return 1;
     }

@@ -117,7 +117,10 @@ export async function dataDirFor(requested: string, osUser: OsUser | undefined):
   const fallback = join('/var/tmp', `keel-postgres-${digest}`);
   await mkdir(fallback, { recursive: true, mode: 0o700 });
   await chown(fallback, osUser.uid, osUser.gid);
-  await writeFile(join(requested, 'MOVED.txt'), `The postgres OS user cannot reach this directory;\nthe cluster lives in ${fallback}\n`);
+  await writeFile(
+    join(requested, 'MOVED.txt'),
+    `The postgres OS user cannot reach this directory;\nthe cluster lives in ${fallback}\n`,
+  );
   return fallback;
 }
 

@@ -2,7 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { applySchemaPrivileges, ensureDatabase, ensureRoles, type RolePasswords, roleNames } from '../roles';
+import {
+  applySchemaPrivileges,
+  ensureDatabase,
+  ensureRoles,
+  type RolePasswords,
+  roleNames,
+} from '../roles';
 import {
   dataDirFor,
   type EmbeddedPostgres,
@@ -73,7 +79,9 @@ export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<
     const attached = await attachToRunning(options);
     if (attached) return attached;
   }
-  const port = (await isPortFree(options.preferredPort)) ? options.preferredPort : await findFreePort();
+  const port = (await isPortFree(options.preferredPort))
+    ? options.preferredPort
+    : await findFreePort();
   const server = await startEmbeddedPostgres({
     dataDir: options.dataDir,
     superuserPassword: options.superuserPassword,
@@ -83,7 +91,10 @@ export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
   try {
-    await provisionDatabase(server.url(superuserName, options.superuserPassword, 'postgres'), options);
+    await provisionDatabase(
+      server.url(superuserName, options.superuserPassword, 'postgres'),
+      options,
+    );
   } catch (error) {
     await server.stop();
     throw error;

@@ -23,8 +23,16 @@ export interface TestDatabase {
 }
 
 /** Builds a `postgres://` URL to the test server for any role and database. */
-export function testUrl(server: TestPostgres, role: string, password: string, database: string): string {
-  const params = new URLSearchParams({ sslmode: 'verify-full', sslrootcert: server.certificatePath });
+export function testUrl(
+  server: TestPostgres,
+  role: string,
+  password: string,
+  database: string,
+): string {
+  const params = new URLSearchParams({
+    sslmode: 'verify-full',
+    sslrootcert: server.certificatePath,
+  });
   return `postgres://${role}:${encodeURIComponent(password)}@${server.host}:${server.port}/${database}?${params}`;
 }
 
