@@ -27,7 +27,7 @@ for (const { dir } of packages) rmSync(join(dir, '.vitest-results.json'), { forc
 
 const turbo = spawnSync(
   'pnpm',
-  ['exec', 'turbo', 'run', 'test', '--ui=stream', ...process.argv.slice(2)],
+  ['exec', 'turbo', 'run', 'test', '--ui=stream', '--continue', ...process.argv.slice(2)],
   {
     cwd: root,
     stdio: 'inherit',

@@ -39,18 +39,21 @@ const int8Oid = 20;
 const int8ArrayOid = 1016;
 const dateOid = 1082;
 
+// An int8[] in text form is `{1,2,NULL}`: no quoting, no nesting for our columns.
+function parseInt8Array(value: string): (number | null)[] {
+  const body = value.slice(1, -1);
+  if (body === '') return [];
+  return body.split(',').map((item) => (item === 'NULL' ? null : Number(item)));
+}
+
 /** Type parsers shared by every Keel pool; the generated types agree with them. */
 export const keelTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === int8Oid) return (value: string) => Number(value);
-    if (oid === int8ArrayOid) {
-      const parseArray = pg.types.getTypeParser(int8ArrayOid, 'text') as (v: string) => string[];
-      return (value: string) =>
-        parseArray(value).map((item) => (item === null ? null : Number(item)));
-    }
+    if (oid === int8ArrayOid) return parseInt8Array;
     // A calendar date is not an instant; keep 'YYYY-MM-DD' as text.
     if (oid === dateOid) return (value: string) => value;
-    return pg.types.getTypeParser(oid, format);
+    return pg.types.getTypeParser(oid as Parameters<typeof pg.types.getTypeParser>[0], format);
   },
 } as pg.CustomTypesConfig;
 

@@ -1,4 +1,13 @@
 // The public surface of @keel/db.
+
+export { developmentPasswords, localDatabaseOptionsFromEnv } from './cli/env';
+export { generatedTypesFile, generateTypes } from './codegen';
+export {
+  checkSchemaConformance,
+  formatViolation,
+  type Violation,
+} from './conformance/check-schema';
+export { describeSchema } from './conformance/describe-schema';
 export { createDb, createPool, type DbConfig, keelTypes } from './create-db';
 export {
   type EmbeddedPostgres,
@@ -13,6 +22,7 @@ export {
   openLocalDatabase,
   provisionDatabase,
 } from './embedded/local-database';
+export { type ScratchDatabase, startScratchDatabase } from './embedded/scratch-database';
 export type { DB } from './generated/db';
 export * from './generated/db';
 export {

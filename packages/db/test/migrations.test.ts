@@ -76,8 +76,11 @@ describe('migration files', () => {
   });
 
   test('names say what changes: NNNN_verb_what', () => {
-    for (const file of migrationFiles()) expect(file).toMatch(/^\d{4}_(create|add|drop|alter|rename|remove)_[a-z0-9_]+\.ts$/);
-    expect(readFileSync(join(migrationsFolder, 'index.ts'), 'utf8')).toContain('Record<string, Migration>');
+    for (const file of migrationFiles())
+      expect(file).toMatch(/^\d{4}_(create|add|drop|alter|rename|remove)_[a-z0-9_]+\.ts$/);
+    expect(readFileSync(join(migrationsFolder, 'index.ts'), 'utf8')).toContain(
+      'Record<string, Migration>',
+    );
   });
 });
 
@@ -99,7 +102,9 @@ describe('generated Database types', async () => {
 
   test('the migration bookkeeping lives outside the public schema', async () => {
     const { rows } = await sql<{ schema: string }>`
-      select table_schema as schema from information_schema.tables where table_name = 'kysely_migration'`.execute(owner);
+      select table_schema as schema from information_schema.tables where table_name = 'kysely_migration'`.execute(
+      owner,
+    );
     expect(rows).toEqual([{ schema: 'keel_migrations' }]);
   });
 });

@@ -35,12 +35,19 @@ test('when the server terminates an idle pooled connection, the process lives an
 });
 
 test('timeouts and the application name reach the server as startup parameters', async () => {
-  const db = createDb({ connectionString: testDb.urls.app, statementTimeoutMs: 1234, applicationName: 'keel_settings_probe' });
+  const db = createDb({
+    connectionString: testDb.urls.app,
+    statementTimeoutMs: 1234,
+    applicationName: 'keel_settings_probe',
+  });
   try {
     const { rows } = await sql<{ statement_timeout: string; application_name: string }>`
       select current_setting('statement_timeout') as statement_timeout,
              current_setting('application_name') as application_name`.execute(db);
-    expect(rows[0]).toEqual({ statement_timeout: '1234ms', application_name: 'keel_settings_probe' });
+    expect(rows[0]).toEqual({
+      statement_timeout: '1234ms',
+      application_name: 'keel_settings_probe',
+    });
     await expect(sql`select pg_sleep(2)`.execute(db)).rejects.toMatchObject({ code: '57014' });
   } finally {
     await db.destroy();

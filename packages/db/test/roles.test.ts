@@ -30,7 +30,9 @@ describe('keel_app, the role the service connects as', () => {
     await sql`insert into role_probes values (2, 'from app')`.execute(app);
     await sql`update role_probes set note = 'changed' where id = 2`.execute(app);
     await sql`delete from role_probes where id = 2`.execute(app);
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from role_probes`.execute(app);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from role_probes`.execute(
+      app,
+    );
     expect(rows[0]?.n).toBe(1);
   });
 
@@ -46,7 +48,9 @@ describe('keel_app, the role the service connects as', () => {
   });
 
   test('cannot touch the migration bookkeeping', async () => {
-    expect(await sqlstate(sql`delete from keel_migrations.kysely_migration`.execute(app))).toBe('42501');
+    expect(await sqlstate(sql`delete from keel_migrations.kysely_migration`.execute(app))).toBe(
+      '42501',
+    );
   });
 });
 

@@ -28,7 +28,10 @@ test('a TCP connection without TLS is refused by pg_hba.conf', async () => {
 });
 
 test('a TLS connection verified against the generated certificate works', async () => {
-  const secure = client({ ca: readFileSync(server.certificatePath, 'utf8'), servername: 'localhost' });
+  const secure = client({
+    ca: readFileSync(server.certificatePath, 'utf8'),
+    servername: 'localhost',
+  });
   await secure.connect();
   const { rows } = await secure.query<{ ssl: boolean; version: string }>(
     'select ssl, version from pg_stat_ssl where pid = pg_backend_pid()',

@@ -7,13 +7,19 @@ import { localDatabaseOptionsFromEnv } from './env';
 
 const adminUrl = process.env.DATABASE_ADMIN_URL;
 if (!adminUrl) {
-  console.error('DATABASE_ADMIN_URL is not set: point it at the server as a superuser (see README, "External PostgreSQL")');
+  console.error(
+    'DATABASE_ADMIN_URL is not set: point it at the server as a superuser (see README, "External PostgreSQL")',
+  );
   process.exit(2);
 }
 const options = localDatabaseOptionsFromEnv('attach');
-const missing = ['KEEL_OWNER_PASSWORD', 'KEEL_APP_PASSWORD', 'KEEL_READONLY_PASSWORD'].filter((name) => !process.env[name]);
+const missing = ['KEEL_OWNER_PASSWORD', 'KEEL_APP_PASSWORD', 'KEEL_READONLY_PASSWORD'].filter(
+  (name) => !process.env[name],
+);
 if (missing.length > 0) {
-  console.error(`set ${missing.join(', ')}: an external server never gets the development passwords`);
+  console.error(
+    `set ${missing.join(', ')}: an external server never gets the development passwords`,
+  );
   process.exit(2);
 }
 await provisionDatabase(adminUrl, options);

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { type OsUser, runsAs, serverOsUser } from './os-user';
 import { binariesReachableBy, resolvePostgresBinaries } from './postgres-binaries';
@@ -106,11 +106,10 @@ hostnossl all       all   ::/0          reject
  * directory); then a stable directory under /var/tmp derived from its path.
  */
 export async function dataDirFor(requested: string, osUser: OsUser | undefined): Promise<string> {
-  if (!osUser) {
-    await mkdir(requested, { recursive: true, mode: 0o700 });
-    return requested;
-  }
+  // Only the data directory itself is private; its parents keep normal modes.
+  await mkdir(dirname(requested), { recursive: true });
   await mkdir(requested, { recursive: true, mode: 0o700 });
+  if (!osUser) return requested;
   await chown(requested, osUser.uid, osUser.gid);
   if (runsAs(osUser, ['test', '-w', requested])) return requested;
   const digest = createHash('sha256').update(requested).digest('hex').slice(0, 16);

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const milliseconds = z.coerce.number().int().min(0);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: milliseconds.default(15_000),
+  /** Behind PgBouncer (transaction mode), startup parameters must not be sent. */
+  DATABASE_BEHIND_POOLER: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  SHUTDOWN_TIMEOUT_MS: milliseconds.default(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The server's validated configuration. */
+export type Config = z.infer<typeof schema>;
+
+/** Every problem with the environment, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * The one reader of `process.env` in the server: parses and validates every
+ * variable, and reports all problems at once.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ DATABASE_URL: 'postgres://keel_app:pw@127.0.0.1:5432/keel' });
+ * ```
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`,
+      ),
+    );
+  }
+  return result.data;
+}
+
+/** The raw environment, for the dev supervisor that hands it to the database tooling. */
+export function rawEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
+}

@@ -1,0 +1,72 @@
+// `pnpm dev`: the embedded database (unless DATABASE_URL is set), migrations,
+// development seed data when the database is empty, then the server under
+// `tsx watch`, which restarts it on code changes while the database stays up.
+// Ctrl-C stops the server first, then the database.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { adminDb, localDatabaseOptionsFromEnv, migrate, openLocalDatabase } from '@keel/db';
+import { rawEnvironment } from './config';
+
+const env = rawEnvironment();
+const target = await openLocalDatabase({
+  ...localDatabaseOptionsFromEnv('own', env),
+  onLog: () => {},
+});
+let child: ChildProcess | undefined;
+let stopping = false;
+
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await target.release();
+    if (target.embedded) console.log('embedded PostgreSQL stopped');
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  const owner = adminDb(target.ownerUrl);
+  try {
+    const applied = await migrate(owner, 'latest');
+    console.log(
+      applied.length
+        ? `migrations applied: ${applied.map((r) => r.migrationName).join(', ')}`
+        : 'schema is up to date',
+    );
+  } finally {
+    await owner.destroy();
+  }
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  await stop(1);
+}
+
+const port = env.PORT ?? '3000';
+const host = env.HOST ?? '127.0.0.1';
+if (target.embedded) {
+  console.log(
+    `embedded PostgreSQL 18 on ${target.embedded.host}:${target.embedded.port} (TLS), data in ${target.embedded.dataDir}`,
+  );
+}
+console.log(`Keel API: http://${host}:${port}/trpc  health: http://${host}:${port}/healthz`);
+
+const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+child = spawn(
+  process.execPath,
+  [tsxCli, 'watch', '--clear-screen=false', join(import.meta.dirname, 'main.ts')],
+  {
+    stdio: 'inherit',
+    env: { ...env, DATABASE_URL: target.appUrl, NODE_ENV: env.NODE_ENV ?? 'development' },
+  },
+);
+child.on('exit', (code) => {
+  if (!stopping) void stop(code ?? 1);
+});
