@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
@@ -64,17 +65,30 @@ export async function binariesReachableBy(
     initdb: join(target, 'bin', 'initdb'),
     version: binaries.version,
   };
-  if (!canExecute(copied.postgres, user)) {
+  if (!isComplete(target, user)) {
     await mkdir(sharedCacheRoot, { recursive: true, mode: 0o755 });
     await chmod(sharedCacheRoot, 0o755);
     const staging = `${target}.${process.pid}.tmp`;
     await rm(staging, { recursive: true, force: true });
     await cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
     spawnSync('chmod', ['-R', 'a+rX', staging]);
-    await rm(target, { recursive: true, force: true });
-    await rename(staging, target);
+    // Several test runs may copy at once: the first complete copy wins and is
+    // never replaced while someone may be running from it.
+    if (existsSync(target) && !isComplete(target, user)) {
+      await rename(target, `${target}.broken.${process.pid}`).catch(() => {});
+    }
+    await rename(staging, target).catch(async () => {
+      await rm(staging, { recursive: true, force: true });
+    });
   }
   return copied;
+}
+
+function isComplete(dir: string, user: OsUser): boolean {
+  return (
+    canExecute(join(dir, 'bin', 'postgres'), user) &&
+    existsSync(join(dir, 'share', 'postgresql', 'postgresql.conf.sample'))
+  );
 }
 
 function canExecute(file: string, user: OsUser): boolean {
