@@ -75,9 +75,12 @@ const actionNames: Record<string, string> = {
 function lastWord(name: string): string {
   return name.split('_').at(-1) ?? name;
 }
+// Units name one value measured in them: `price_cents`, `timeout_ms`.
+const unitWords = new Set(['cents', 'ms', 'seconds', 'minutes', 'hours', 'days', 'bytes']);
+
 function looksPlural(name: string): boolean {
   const word = lastWord(name);
-  if (singularEndingInS.has(word)) return false;
+  if (singularEndingInS.has(word) || unitWords.has(word)) return false;
   return word.endsWith('s') && !word.endsWith('ss') && !word.endsWith('us') && !word.endsWith('is');
 }
 

@@ -3,4 +3,80 @@
  * Please do not edit it manually.
  */
 
-export interface DB {}
+import type { ColumnType } from "kysely";
+
+export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
+  ? ColumnType<S, I | undefined, U>
+  : ColumnType<T, T | undefined, T>;
+
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface OrderItems {
+  created_at: Generated<Timestamp>;
+  deleted_at: Timestamp | null;
+  id: Generated<string>;
+  order_id: string;
+  product_id: string;
+  product_name: string;
+  quantity: number;
+  unit_price_cents: number;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface Orders {
+  created_at: Generated<Timestamp>;
+  currency: string;
+  deleted_at: Timestamp | null;
+  id: Generated<string>;
+  idempotency_key: string;
+  placed_at: Generated<Timestamp>;
+  status: Generated<string>;
+  total_cents: number;
+  updated_at: Generated<Timestamp>;
+  user_id: string;
+}
+
+export interface Products {
+  created_at: Generated<Timestamp>;
+  currency: Generated<string>;
+  deleted_at: Timestamp | null;
+  description: Generated<string>;
+  id: Generated<string>;
+  is_active: Generated<boolean>;
+  name: string;
+  price_cents: number;
+  sku: string;
+  stock_quantity: Generated<number>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface Sessions {
+  created_at: Generated<Timestamp>;
+  deleted_at: Timestamp | null;
+  expires_at: Timestamp;
+  id: Generated<string>;
+  last_used_at: Generated<Timestamp>;
+  token_hash: Buffer;
+  updated_at: Generated<Timestamp>;
+  user_id: string;
+}
+
+export interface Users {
+  created_at: Generated<Timestamp>;
+  deleted_at: Timestamp | null;
+  display_name: string;
+  email: string;
+  id: Generated<string>;
+  is_active: Generated<boolean>;
+  password_hash: string;
+  role: Generated<string>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface DB {
+  order_items: OrderItems;
+  orders: Orders;
+  products: Products;
+  sessions: Sessions;
+  users: Users;
+}

@@ -1,5 +1,11 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_create_set_updated_at_function';
+import * as m0002 from './0002_add_citext_and_pg_trgm_extensions';
+import * as m0003 from './0003_create_users';
+import * as m0004 from './0004_create_sessions';
+import * as m0005 from './0005_create_products';
+import * as m0006 from './0006_create_orders';
+import * as m0007 from './0007_create_order_items';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the folder at
@@ -8,4 +14,10 @@ import * as m0001 from './0001_create_set_updated_at_function';
  */
 export const migrations: Record<string, Migration> = {
   '0001_create_set_updated_at_function': m0001,
+  '0002_add_citext_and_pg_trgm_extensions': m0002,
+  '0003_create_users': m0003,
+  '0004_create_sessions': m0004,
+  '0005_create_products': m0005,
+  '0006_create_orders': m0006,
+  '0007_create_order_items': m0007,
 };
