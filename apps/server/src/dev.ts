@@ -5,7 +5,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { adminDb, localDatabaseOptionsFromEnv, migrate, openLocalDatabase } from '@keel/db';
+import {
+  adminDb,
+  createDb,
+  developmentAccounts,
+  localDatabaseOptionsFromEnv,
+  migrate,
+  openLocalDatabase,
+  seedDevelopmentData,
+} from '@keel/db';
 import { rawEnvironment } from './config';
 
 const env = rawEnvironment();
@@ -57,6 +65,9 @@ if (target.embedded) {
   );
 }
 console.log(`Keel API: http://${host}:${port}/trpc  health: http://${host}:${port}/healthz`);
+console.log('demo accounts:');
+for (const a of developmentAccounts)
+  console.log(`  ${a.role.padEnd(8)} ${a.email} / ${a.password}`);
 
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 child = spawn(

@@ -41,6 +41,7 @@ export {
   type ReferentialAction,
   type StandardTableSpec,
 } from './migration-helpers';
+export { decoyPasswordHash, hashPassword, verifyPassword } from './passwords';
 export {
   applySchemaPrivileges,
   appRoleSettings,
@@ -49,3 +50,9 @@ export {
   type RolePasswords,
   roleNames,
 } from './roles';
+export { type BulkSeedOptions, type BulkSeedReport, seedBulkData } from './seed/bulk-data';
+export {
+  type DevelopmentSeedResult,
+  developmentAccounts,
+  seedDevelopmentData,
+} from './seed/development-data';
