@@ -14,17 +14,21 @@ afterAll(async () => {
   await testDb.destroy();
 });
 
+async function count(table: 'users' | 'products' | 'orders' | 'order_items'): Promise<number> {
+  const row = await owner
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return row.n;
+}
+
 async function counts() {
-  const [users, products, orders, items] = await Promise.all(
-    (['users', 'products', 'orders', 'order_items'] as const).map(async (table) => {
-      const row = await owner
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      return row.n;
-    }),
-  );
-  return { users, products, orders, items };
+  return {
+    users: await count('users'),
+    products: await count('products'),
+    orders: await count('orders'),
+    items: await count('order_items'),
+  };
 }
 
 describe('development seed', () => {
