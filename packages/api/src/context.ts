@@ -1,9 +1,20 @@
 import type { DB } from '@keel/db';
 import type { Kysely } from 'kysely';
 
+/** Settings procedures need; the server fills them from its config. */
+export interface ApiSettings {
+  /** How long a session lives after login. */
+  sessionTtlMs: number;
+}
+
+export const defaultApiSettings: ApiSettings = { sessionTtlMs: 7 * 24 * 3600 * 1000 };
+
 /** What every procedure can reach. Tests build it directly, without HTTP. */
 export interface Context {
   db: Kysely<DB>;
+  /** The bearer token of the request, if any; `requireUser` resolves it. */
+  token: string | null;
+  settings: ApiSettings;
 }
 
 /**
@@ -11,9 +22,25 @@ export interface Context {
  *
  * @example
  * ```ts
- * const caller = appRouter.createCaller(createInnerContext({ db }));
+ * const caller = createCaller(createInnerContext({ db, token }));
+ * await caller.auth.me();
  * ```
  */
-export function createInnerContext(deps: { db: Kysely<DB> }): Context {
-  return { db: deps.db };
+export function createInnerContext(deps: {
+  db: Kysely<DB>;
+  token?: string | null;
+  settings?: Partial<ApiSettings>;
+}): Context {
+  return {
+    db: deps.db,
+    token: deps.token ?? null,
+    settings: { ...defaultApiSettings, ...deps.settings },
+  };
+}
+
+/** Reads the token from an `Authorization: Bearer …` header value. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer ([A-Za-z0-9_-]{20,200})$/.exec(header.trim());
+  return match?.[1] ?? null;
 }

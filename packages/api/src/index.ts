@@ -1,4 +1,20 @@
 // The public surface of @keel/api.
-export { type Context, createInnerContext } from './context';
+export {
+  type ApiSettings,
+  bearerToken,
+  type Context,
+  createInnerContext,
+  defaultApiSettings,
+} from './context';
+export { toTRPCError } from './errors';
+export type { Order, OrderItem } from './queries/orders';
+export type { Product } from './queries/products';
+export type { PublicUser } from './queries/users';
 export { type AppRouter, appRouter } from './root';
 export { createCallerFactory } from './trpc';
+
+import { appRouter } from './root';
+import { createCallerFactory } from './trpc';
+
+/** Calls procedures directly, without HTTP (tests, scripts). */
+export const createCaller = createCallerFactory(appRouter);

@@ -1,10 +1,63 @@
 // The only initTRPC in Keel; exports just the builders the routers use.
-import { initTRPC } from '@trpc/server';
+import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
+import { ZodError, z } from 'zod';
+import { type AuthenticatedUser, findSessionUser } from './auth/sessions';
 import type { Context } from './context';
+import { toTRPCError } from './errors';
 
-const t = initTRPC.context<Context>().create({ transformer: superjson });
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
+    return { ...shape, data: { ...shape.data, zodError } };
+  },
+});
 
 export const router = t.router;
-export const publicProcedure = t.procedure;
 export const createCallerFactory = t.createCallerFactory;
+
+/** Every database error leaves a procedure as a mapped API error, never raw. */
+const mapDatabaseErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const mapped = toTRPCError(result.error.cause ?? result.error);
+    if (mapped !== result.error && result.error.code === 'INTERNAL_SERVER_ERROR') throw mapped;
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapDatabaseErrors);
+
+/** Narrows the context to a signed-in user; anything else is UNAUTHORIZED. */
+export const requireUser = t.middleware(async ({ ctx, next }) => {
+  const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
+  if (!user)
+    throw new TRPCError({
+      code: 'UNAUTHORIZED',
+      message: 'sign in first: a valid bearer token is required',
+    });
+  return next({ ctx: { ...ctx, user } });
+});
+
+/** Narrows a signed-in context to an admin; customers get FORBIDDEN. */
+export const requireAdmin = t.middleware(async ({ ctx, next }) => {
+  const user = (ctx as Context & { user?: AuthenticatedUser }).user;
+  if (user?.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
+  return next({ ctx: { ...ctx, user } });
+});
+
+/** Resolves the user when a token is sent, without requiring one. */
+export const optionalUser = t.middleware(async ({ ctx, next }) => {
+  const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
+  if (ctx.token && !user)
+    throw new TRPCError({
+      code: 'UNAUTHORIZED',
+      message: 'the bearer token is invalid or expired',
+    });
+  return next({ ctx: { ...ctx, user } });
+});
+
+export const userProcedure = publicProcedure.use(requireUser);
+export const adminProcedure = userProcedure.use(requireAdmin);
+export const maybeUserProcedure = publicProcedure.use(optionalUser);

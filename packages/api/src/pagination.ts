@@ -1,0 +1,116 @@
+import { TRPCError } from '@trpc/server';
+import { type SelectQueryBuilder, sql } from 'kysely';
+import { z } from 'zod';
+
+/** The type of a sort column, which decides how its cursor value is checked and cast. */
+export type KeysetColumnType = 'timestamptz' | 'bigint' | 'text' | 'uuid';
+
+/** One keyset sort: its columns in order (the last one is always a unique `id`). */
+export interface KeysetSort {
+  /** Stored in the cursor, so a cursor from another list or sort is refused. */
+  name: string;
+  direction: 'asc' | 'desc';
+  columns: readonly { ref: string; type: KeysetColumnType }[];
+}
+
+/** The page input every list accepts. */
+export const pageInput = {
+  limit: z.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(2000).optional(),
+};
+
+/** A page of rows and the cursor of the next one (null on the last page). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+const valueCheck: Record<KeysetColumnType, z.ZodType<string>> = {
+  // PostgreSQL's own text form of the value, so the round trip is exact
+  // (timestamptz keeps its microseconds, which a JS Date would lose).
+  timestamptz: z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/),
+  bigint: z.string().regex(/^-?\d{1,19}$/),
+  text: z.string().max(1000),
+  uuid: z.uuid(),
+};
+
+const cursorShape = z.object({ s: z.string(), v: z.array(z.string()) });
+
+/** Encodes the sort values of a row as an opaque cursor. */
+export function encodeCursor(sort: KeysetSort, values: string[]): string {
+  return Buffer.from(JSON.stringify({ s: sort.name, v: values })).toString('base64url');
+}
+
+/** Decodes and checks a cursor; anything tampered, foreign or malformed is BAD_REQUEST. */
+export function decodeCursor(sort: KeysetSort, cursor: string): string[] {
+  const invalid = () =>
+    new TRPCError({ code: 'BAD_REQUEST', message: 'cursor is invalid for this list' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const shape = cursorShape.safeParse(parsed);
+  if (!shape.success || shape.data.s !== sort.name || shape.data.v.length !== sort.columns.length) {
+    throw invalid();
+  }
+  return sort.columns.map((column, i) => {
+    const checked = valueCheck[column.type].safeParse(shape.data.v[i]);
+    if (!checked.success) throw invalid();
+    return checked.data;
+  });
+}
+
+/**
+ * Keyset pagination for any select query: orders by the sort's columns,
+ * continues strictly after the cursor's row with a row comparison that the
+ * matching composite index serves, fetches one row more than the limit to
+ * know whether a next page exists, and never uses OFFSET.
+ *
+ * @example
+ * ```ts
+ * const page = await paginate(db.selectFrom('products').select(['id', 'name']), byNewest, { limit: 20 });
+ * ```
+ */
+export async function paginate<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  sort: KeysetSort,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<O>> {
+  const refs = sort.columns.map((c) => sql.ref(c.ref));
+  let keyed = query as SelectQueryBuilder<DB, TB, O & Record<string, string>>;
+  sort.columns.forEach((c, i) => {
+    // The cursor keeps PostgreSQL's text form of each sort value (see valueCheck).
+    keyed = keyed.select(sql<string>`${sql.ref(c.ref)}::text`.as(`__keyset_${i}`)) as typeof keyed;
+  });
+  if (page.cursor) {
+    const values = decodeCursor(sort, page.cursor);
+    const bound = values.map(
+      (v, i) => sql`cast(${v} as ${sql.raw(sort.columns[i]?.type ?? 'text')})`,
+    );
+    const operator = sql.raw(sort.direction === 'asc' ? '>' : '<');
+    // A row comparison: the builder has no tuple-with-cast form.
+    keyed = keyed.where(sql<boolean>`(${sql.join(refs)}) ${operator} (${sql.join(bound)})`);
+  }
+  for (const ref of refs) keyed = keyed.orderBy(ref, sort.direction);
+  const rows = await keyed.limit(page.limit + 1).execute();
+  const hasMore = rows.length > page.limit;
+  const pageRows = hasMore ? rows.slice(0, page.limit) : rows;
+  const last = pageRows.at(-1);
+  const nextCursor =
+    hasMore && last
+      ? encodeCursor(
+          sort,
+          sort.columns.map((_, i) => String(last[`__keyset_${i}`])),
+        )
+      : null;
+  const items = pageRows.map((row) => {
+    const item: Record<string, unknown> = { ...row };
+    sort.columns.forEach((_, i) => {
+      delete item[`__keyset_${i}`];
+    });
+    return item as O;
+  });
+  return { items, nextCursor };
+}

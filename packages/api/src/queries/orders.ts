@@ -1,0 +1,313 @@
+import type { DB } from '@keel/db';
+import { TRPCError } from '@trpc/server';
+import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { type KeysetSort, type Page, paginate } from '../pagination';
+import { type RetryObserver, RetryTransaction, withRetry } from './retry';
+
+export const orderStatuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+/** Allowed status moves; everything else is refused with the move named. */
+const allowedMoves: Record<OrderStatus, readonly OrderStatus[]> = {
+  pending: ['paid', 'cancelled'],
+  paid: ['shipped', 'cancelled'],
+  shipped: ['delivered'],
+  delivered: [],
+  cancelled: [],
+};
+
+export interface OrderItem {
+  id: string;
+  productId: string;
+  productName: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+export interface Order {
+  id: string;
+  userId: string;
+  status: string;
+  totalCents: number;
+  currency: string;
+  idempotencyKey: string;
+  placedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  items: OrderItem[];
+}
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+const byNewest = {
+  name: 'orders.newest',
+  direction: 'desc',
+  columns: [
+    { ref: 'orders.created_at', type: 'timestamptz' },
+    { ref: 'orders.id', type: 'uuid' },
+  ],
+} as const satisfies KeysetSort;
+
+function items(eb: ExpressionBuilder<DB, 'orders'>) {
+  return jsonArrayFrom(
+    eb
+      .selectFrom('order_items')
+      .select([
+        'order_items.id',
+        'order_items.product_id as productId',
+        'order_items.product_name as productName',
+        'order_items.quantity',
+        'order_items.unit_price_cents as unitPriceCents',
+      ])
+      .whereRef('order_items.order_id', '=', 'orders.id')
+      .where('order_items.deleted_at', 'is', null)
+      .orderBy('order_items.created_at')
+      .orderBy('order_items.id'),
+  ).as('items');
+}
+
+/** Orders with their items in the same statement (no N+1). */
+function selectOrders(db: Db) {
+  return db
+    .selectFrom('orders')
+    .select((eb) => [
+      'orders.id',
+      'orders.user_id as userId',
+      'orders.status',
+      'orders.total_cents as totalCents',
+      'orders.currency',
+      'orders.idempotency_key as idempotencyKey',
+      'orders.placed_at as placedAt',
+      'orders.created_at as createdAt',
+      'orders.updated_at as updatedAt',
+      items(eb),
+    ])
+    .where('orders.deleted_at', 'is', null);
+}
+
+/** Whose orders a query may see: one user's, or (admins) everyone's. */
+export type OrderScope = { userId: string } | { allUsers: true };
+
+/** A keyset page of orders, newest first, each with its items. One statement. */
+export function listOrders(
+  db: Db,
+  scope: OrderScope,
+  filter: { status?: OrderStatus | undefined },
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<Order>> {
+  let query = selectOrders(db);
+  if ('userId' in scope) query = query.where('orders.user_id', '=', scope.userId);
+  if (filter.status) query = query.where('orders.status', '=', filter.status);
+  return paginate(query, byNewest, page);
+}
+
+/** One order with its items, if the scope may see it. One statement. */
+export function findOrder(db: Db, id: string, scope: OrderScope): Promise<Order | undefined> {
+  let query = selectOrders(db).where('orders.id', '=', id);
+  if ('userId' in scope) query = query.where('orders.user_id', '=', scope.userId);
+  return query.executeTakeFirst();
+}
+
+export interface OrderLine {
+  productId: string;
+  quantity: number;
+}
+
+function sameLines(order: Order, lines: OrderLine[]): boolean {
+  const key = (l: OrderLine) => `${l.productId}:${l.quantity}`;
+  const a = order.items.map((i) => key({ productId: i.productId, quantity: i.quantity })).sort();
+  const b = lines.map(key).sort();
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Places an order in one READ COMMITTED transaction: lock the products in id
+ * order (so concurrent multi-line orders cannot deadlock), check stock, take
+ * today's prices, decrement stock, write the order and its items. A replay
+ * of the same idempotency key with the same lines returns the first order;
+ * with other lines it is a CONFLICT. Not enough stock is a CONFLICT naming
+ * the product, and nothing is written.
+ */
+export async function placeOrder(
+  db: Kysely<DB>,
+  userId: string,
+  idempotencyKey: string,
+  lines: OrderLine[],
+  observer?: RetryObserver,
+): Promise<{ order: Order; replayed: boolean }> {
+  return withRetry(
+    () =>
+      db.transaction().execute(async (trx) => {
+        const existing = await findByKey(trx, userId, idempotencyKey);
+        if (existing) return replay(existing, lines);
+
+        const wanted = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+        const products = await trx
+          .selectFrom('products')
+          .select(['id', 'sku', 'name', 'price_cents', 'currency', 'stock_quantity', 'is_active'])
+          .where(
+            'id',
+            'in',
+            wanted.map((l) => l.productId),
+          )
+          .where('deleted_at', 'is', null)
+          .orderBy('id')
+          .forUpdate()
+          .execute();
+        const byId = new Map(products.map((p) => [p.id, p]));
+        for (const line of wanted) {
+          const product = byId.get(line.productId);
+          if (!product?.is_active) {
+            throw new TRPCError({
+              code: 'NOT_FOUND',
+              message: `product ${line.productId} does not exist`,
+            });
+          }
+          if (product.stock_quantity < line.quantity) {
+            throw new TRPCError({
+              code: 'CONFLICT',
+              message: `not enough stock for "${product.name}" (${product.sku}): ${product.stock_quantity} left, ${line.quantity} requested`,
+            });
+          }
+        }
+        const currencies = new Set(products.map((p) => p.currency));
+        if (currencies.size > 1) {
+          throw new TRPCError({
+            code: 'BAD_REQUEST',
+            message: 'all products of an order must have the same currency',
+          });
+        }
+        // Decrement all lines in one statement; the CHECK (stock_quantity >= 0)
+        // backs up the check above. Raw SQL: the builder cannot alias unnest columns.
+        await sql`
+          update products set stock_quantity = products.stock_quantity - w.quantity
+          from unnest(${wanted.map((l) => l.productId)}::uuid[], ${wanted.map((l) => l.quantity)}::integer[])
+            as w(id, quantity)
+          where products.id = w.id`.execute(trx);
+
+        const priced = wanted.map((line) => {
+          const product = byId.get(line.productId);
+          if (!product) throw new Error('unreachable: product was checked above');
+          return { line, product };
+        });
+        const total = priced.reduce(
+          (sum, { line, product }) => sum + product.price_cents * line.quantity,
+          0,
+        );
+        const created = await trx
+          .insertInto('orders')
+          .values({
+            user_id: userId,
+            status: 'pending',
+            total_cents: total,
+            currency: [...currencies][0] ?? 'USD',
+            idempotency_key: idempotencyKey,
+          })
+          .onConflict((oc) =>
+            oc.columns(['user_id', 'idempotency_key']).where('deleted_at', 'is', null).doNothing(),
+          )
+          .returning('id')
+          .executeTakeFirst();
+        // A concurrent request with the same key committed first: roll back
+        // our stock change and run again, which takes the replay path.
+        if (!created) throw new RetryTransaction('idempotency key taken concurrently');
+        await trx
+          .insertInto('order_items')
+          .values(
+            priced.map(({ line, product }) => ({
+              order_id: created.id,
+              product_id: product.id,
+              quantity: line.quantity,
+              unit_price_cents: product.price_cents,
+              product_name: product.name,
+            })),
+          )
+          .execute();
+        const order = await findOrder(trx, created.id, { userId });
+        if (!order) throw new Error('unreachable: the order was just written');
+        return { order, replayed: false };
+      }),
+    5,
+    observer,
+  );
+}
+
+function findByKey(db: Db, userId: string, idempotencyKey: string): Promise<Order | undefined> {
+  return selectOrders(db)
+    .where('orders.user_id', '=', userId)
+    .where('orders.idempotency_key', '=', idempotencyKey)
+    .executeTakeFirst();
+}
+
+function replay(existing: Order, lines: OrderLine[]): { order: Order; replayed: boolean } {
+  if (!sameLines(existing, lines)) {
+    throw new TRPCError({
+      code: 'CONFLICT',
+      message: 'idempotencyKey was already used for an order with different items',
+    });
+  }
+  return { order: existing, replayed: true };
+}
+
+/**
+ * Moves an order to `to` if the move is allowed; cancelling puts the items
+ * back into stock in the same transaction. Rows are locked order first, then
+ * products in id order, as `placeOrder` does.
+ */
+export async function changeOrderStatus(
+  db: Kysely<DB>,
+  id: string,
+  to: OrderStatus,
+  scope: OrderScope,
+): Promise<Order> {
+  return withRetry(() =>
+    db.transaction().execute(async (trx) => {
+      let query = trx
+        .selectFrom('orders')
+        .select(['id', 'status'])
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .forUpdate();
+      if ('userId' in scope) query = query.where('user_id', '=', scope.userId);
+      const order = await query.executeTakeFirst();
+      if (!order) throw new TRPCError({ code: 'NOT_FOUND', message: 'order not found' });
+      const from = order.status as OrderStatus;
+      if (!allowedMoves[from]?.includes(to)) {
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `an order cannot move from ${from} to ${to}`,
+        });
+      }
+      if (to === 'cancelled') {
+        const lines = await trx
+          .selectFrom('order_items')
+          .select(['product_id', 'quantity'])
+          .where('order_id', '=', id)
+          .where('deleted_at', 'is', null)
+          .orderBy('product_id')
+          .execute();
+        await trx
+          .selectFrom('products')
+          .select('id')
+          .where(
+            'id',
+            'in',
+            lines.map((l) => l.product_id),
+          )
+          .orderBy('id')
+          .forUpdate()
+          .execute();
+        await sql`
+          update products set stock_quantity = products.stock_quantity + r.quantity
+          from unnest(${lines.map((l) => l.product_id)}::uuid[], ${lines.map((l) => l.quantity)}::integer[])
+            as r(id, quantity)
+          where products.id = r.id`.execute(trx);
+      }
+      await trx.updateTable('orders').set({ status: to }).where('id', '=', id).execute();
+      const updated = await findOrder(trx, id, scope);
+      if (!updated) throw new Error('unreachable: the order was just updated');
+      return updated;
+    }),
+  );
+}

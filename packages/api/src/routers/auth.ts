@@ -1,0 +1,54 @@
+import { decoyPasswordHash, hashPassword, verifyPassword } from '@keel/db';
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { createSession, revokeSession } from '../auth/sessions';
+import { findLoginUser, findUserById, insertUser } from '../queries/users';
+import { displayName, email, password } from '../shapes';
+import { publicProcedure, router, userProcedure } from '../trpc';
+
+export const authRouter = router({
+  register: publicProcedure
+    .input(z.object({ email, password, displayName }))
+    .mutation(async ({ ctx, input }) => {
+      // Hash before the transaction: scrypt is slow and needs no row locks.
+      const passwordHash = await hashPassword(input.password);
+      return ctx.db.transaction().execute(async (trx) => {
+        const user = await insertUser(trx, {
+          email: input.email,
+          displayName: input.displayName,
+          passwordHash,
+        });
+        const token = await createSession(trx, user.id, ctx.settings.sessionTtlMs);
+        return { user, token };
+      });
+    }),
+
+  login: publicProcedure
+    .input(z.object({ email, password: z.string().min(1).max(200) }))
+    .mutation(async ({ ctx, input }) => {
+      const found = await findLoginUser(ctx.db, input.email);
+      // An unknown email checks a decoy hash, so both failures take as long.
+      const matches = await verifyPassword(
+        input.password,
+        found?.passwordHash ?? (await decoyPasswordHash),
+      );
+      if (!found || !matches) {
+        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'email or password is wrong' });
+      }
+      const { passwordHash: _, ...user } = found;
+      const token = await createSession(ctx.db, user.id, ctx.settings.sessionTtlMs);
+      return { user, token };
+    }),
+
+  logout: userProcedure.mutation(async ({ ctx }) => {
+    await revokeSession(ctx.db, ctx.user.sessionId);
+    return { signedOut: true as const };
+  }),
+
+  me: userProcedure.query(async ({ ctx }) => {
+    const user = await findUserById(ctx.db, ctx.user.id);
+    if (!user)
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'the account no longer exists' });
+    return user;
+  }),
+});

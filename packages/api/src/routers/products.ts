@@ -1,0 +1,92 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { pageInput } from '../pagination';
+import {
+  findProduct,
+  insertProduct,
+  listProducts,
+  softDeleteProduct,
+  updateProduct,
+} from '../queries/products';
+import { cents, currency, id, text } from '../shapes';
+import { adminProcedure, maybeUserProcedure, router } from '../trpc';
+
+const sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, {
+  error: 'must be 3–40 characters of A–Z, 0–9 and -, starting with a letter or digit',
+});
+const name = text(1, 200).refine((v) => v === v.trim(), {
+  error: 'must not start or end with spaces',
+});
+const stockQuantity = z.number().int().min(0).max(2_147_483_647);
+
+const productFields = z.object({
+  sku,
+  name,
+  description: text(0, 5000).optional(),
+  priceCents: cents,
+  currency: currency.optional(),
+  stockQuantity: stockQuantity.optional(),
+  isActive: z.boolean().optional(),
+});
+
+const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'product not found' });
+
+export const productsRouter = router({
+  list: maybeUserProcedure
+    .input(
+      z
+        .object({
+          ...pageInput,
+          sort: z.enum(['newest', 'price_asc', 'price_desc', 'name']).default('newest'),
+          search: text(1, 200).optional(),
+          minPriceCents: cents.optional(),
+          maxPriceCents: cents.optional(),
+          includeInactive: z.boolean().default(false),
+        })
+        .default({ limit: 20, sort: 'newest', includeInactive: false }),
+    )
+    .query(({ ctx, input }) => {
+      if (input.includeInactive && ctx.user?.role !== 'admin') {
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'includeInactive is for admins only' });
+      }
+      return listProducts(ctx.db, input, input);
+    }),
+
+  byId: maybeUserProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
+    return (
+      (await findProduct(ctx.db, { id: input.id }, ctx.user?.role === 'admin')) ??
+      Promise.reject(notFound())
+    );
+  }),
+
+  bySku: maybeUserProcedure.input(z.object({ sku })).query(async ({ ctx, input }) => {
+    return (
+      (await findProduct(ctx.db, { sku: input.sku }, ctx.user?.role === 'admin')) ??
+      Promise.reject(notFound())
+    );
+  }),
+
+  create: adminProcedure
+    .input(productFields)
+    .mutation(({ ctx, input }) => insertProduct(ctx.db, input)),
+
+  update: adminProcedure
+    .input(productFields.partial().extend({ id, expectedUpdatedAt: z.date().optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const { id: productId, expectedUpdatedAt, ...changes } = input;
+      const updated = await updateProduct(ctx.db, productId, changes, expectedUpdatedAt);
+      if (updated) return updated;
+      if (expectedUpdatedAt && (await findProduct(ctx.db, { id: productId }, true))) {
+        throw new TRPCError({
+          code: 'CONFLICT',
+          message: 'the product was changed by someone else; reload it and retry',
+        });
+      }
+      throw notFound();
+    }),
+
+  delete: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    if (!(await softDeleteProduct(ctx.db, input.id))) throw notFound();
+    return { id: input.id, deleted: true as const };
+  }),
+});

@@ -1,0 +1,36 @@
+// Shared input shapes: ids, money, currency, emails, passwords.
+import { z } from 'zod';
+
+export const id = z.uuid({ error: 'must be a UUID' });
+
+/** Money in integer cents; the database caps it at 2^53 − 1. */
+export const cents = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, { error: 'must be three upper-case letters' });
+
+export const email = z
+  .email({ error: 'must be an email address' })
+  .max(254)
+  .transform((value) => value.trim());
+
+export const password = z
+  .string()
+  .min(12, { error: 'must be at least 12 characters' })
+  .max(200, { error: 'must be at most 200 characters' });
+
+export const displayName = z
+  .string()
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(100, { error: 'must be at most 100 characters' });
+
+/** Rejects text containing NUL, which PostgreSQL cannot store in text columns. */
+export function text(min: number, max: number) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' });
+}
