@@ -1,21 +1,33 @@
-import { appRouter, createInnerContext } from '@keel/api';
+import { type ApiSettings, appRouter, bearerToken, createInnerContext } from '@keel/api';
 import type { DB } from '@keel/db';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import helmet from 'helmet';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { corsAllowlist } from './http/cors';
+import { createRateLimiter } from './http/rate-limit';
+import { requestLog, requestState } from './http/request-log';
 
 /** What the app needs from the outside; tests pass their own. */
 export interface AppDeps {
   db: Kysely<DB>;
   logger: Logger;
-  /** How long `/readyz` waits for the database. */
+  /** How long `/readyz` waits for the database. Default 1000 ms. */
   readinessTimeoutMs?: number;
+  corsOrigins?: readonly string[];
+  bodyLimitBytes?: number;
+  maxBatchSize?: number;
+  authRateLimitPerMinute?: number;
+  settings?: Partial<ApiSettings>;
+  trustProxy?: boolean;
 }
 
 /**
- * Builds the Express app: tRPC at `/trpc`, `/healthz` and `/readyz`.
- * Separate from `main.ts` so tests start the real app on an ephemeral port.
+ * Builds the Express app: tRPC at `/trpc` (batching on, body and batch size
+ * capped), `/healthz` and `/readyz`, helmet headers, CORS from an allowlist,
+ * one JSON log line per request. Separate from `main.ts` so tests start the
+ * real app on an ephemeral port.
  *
  * @example
  * ```ts
@@ -25,6 +37,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
+  app.use(helmet());
+  app.use(requestLog(deps.logger));
+  app.use(corsAllowlist(deps.corsOrigins ?? []));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -35,17 +51,38 @@ export function createApp(deps: AppDeps): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
   });
 
+  const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
   app.use(
     '/trpc',
     createExpressMiddleware({
       router: appRouter,
-      createContext: () => createInnerContext({ db: deps.db }),
-      onError: ({ error, path }) => {
+      maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
+      maxBatchSize: deps.maxBatchSize ?? 20,
+      createContext: ({ req }) =>
+        createInnerContext({
+          db: deps.db,
+          token: bearerToken(req.header('authorization')),
+          clientAddress: req.ip ?? null,
+          allowAttempt,
+          ...(deps.settings ? { settings: deps.settings } : {}),
+        }),
+      onError: ({ error, path, req }) => {
+        const log = req.res ? requestState(req.res).log : deps.logger;
         if (error.code === 'INTERNAL_SERVER_ERROR')
-          deps.logger.error({ err: error, path }, 'procedure failed');
+          log.error({ err: error.cause ?? error, path }, 'procedure failed');
+        else log.debug({ code: error.code, path, message: error.message }, 'procedure refused');
       },
     }),
   );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  const lastResort: ErrorRequestHandler = (err, _req, res, _next) => {
+    requestState(res).log.error({ err }, 'unhandled error');
+    res.status(500).json({ error: 'internal error' });
+  };
+  app.use(lastResort);
   return app;
 }
 

@@ -2,6 +2,10 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const milliseconds = z.coerce.number().int().min(0);
+const flag = z
+  .enum(['true', 'false'])
+  .default('false')
+  .transform((v) => v === 'true');
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -11,12 +15,40 @@ const schema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   DATABASE_STATEMENT_TIMEOUT_MS: milliseconds.default(15_000),
   /** Behind PgBouncer (transaction mode), startup parameters must not be sent. */
-  DATABASE_BEHIND_POOLER: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
+  DATABASE_BEHIND_POOLER: flag,
+  /** Queries slower than this are logged (SQL only, never parameters). */
+  SLOW_QUERY_MS: milliseconds.default(200),
   SHUTDOWN_TIMEOUT_MS: milliseconds.default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Comma-separated origins allowed by CORS; empty allows none (same-origin only). */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ error: 'each CORS origin must be a URL like https://app.example.com' }))),
+  /** Largest request body in bytes. */
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(10 * 1024 * 1024)
+    .default(100 * 1024),
+  /** Most calls in one batched request. */
+  MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(20),
+  /** auth.login / auth.register calls per client address per minute. */
+  AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 365)
+    .default(24 * 7),
+  /** Set when behind a reverse proxy, so client addresses come from X-Forwarded-For. */
+  TRUST_PROXY: flag,
 });
 
 /** The server's validated configuration. */

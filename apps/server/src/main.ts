@@ -1,8 +1,8 @@
 // The process entry: config, database pool, HTTP server, graceful shutdown.
 import type { Server } from 'node:http';
-import { createDb } from '@keel/db';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
+import { createServiceDb } from './database';
 import { createLogger } from './logger';
 
 function configOrExit() {
@@ -19,15 +19,22 @@ function configOrExit() {
 
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL);
-const db = createDb({
-  connectionString: config.DATABASE_URL,
-  maxConnections: config.DATABASE_POOL_MAX,
-  statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-  sendStartupParameters: !config.DATABASE_BEHIND_POOLER,
-  onPoolError: (err) => logger.warn({ err }, 'idle database connection lost'),
+const db = createServiceDb(config, logger);
+const app = createApp({
+  db,
+  logger,
+  corsOrigins: config.CORS_ORIGINS,
+  bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  maxBatchSize: config.MAX_BATCH_SIZE,
+  authRateLimitPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
+  settings: { sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000 },
+  trustProxy: config.TRUST_PROXY,
 });
-const server: Server = createApp({ db, logger }).listen(config.PORT, config.HOST, () => {
-  logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'keel server listening');
+const server: Server = app.listen(config.PORT, config.HOST, () => {
+  logger.info(
+    { url: `http://${config.HOST}:${config.PORT}`, env: config.NODE_ENV },
+    'keel server listening',
+  );
 });
 
 let shuttingDown = false;
@@ -40,10 +47,14 @@ async function shutdown(signal: string): Promise<void> {
     server.closeAllConnections();
   }, config.SHUTDOWN_TIMEOUT_MS);
   force.unref();
+  // close() stops accepting and waits for in-flight requests; idle
+  // keep-alive sockets are closed now and busy ones after their response.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+  clearInterval(sweep);
   clearTimeout(force);
   await db.destroy();
   logger.info('shutdown complete');
@@ -51,3 +62,4 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));

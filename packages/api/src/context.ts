@@ -15,6 +15,10 @@ export interface Context {
   /** The bearer token of the request, if any; `requireUser` resolves it. */
   token: string | null;
   settings: ApiSettings;
+  /** The caller's network address (for rate limits), when known. */
+  clientAddress: string | null;
+  /** Returns false when `key` has used up its attempts (login/register rate limit). */
+  allowAttempt: (key: string) => boolean;
 }
 
 /**
@@ -30,11 +34,15 @@ export function createInnerContext(deps: {
   db: Kysely<DB>;
   token?: string | null;
   settings?: Partial<ApiSettings>;
+  clientAddress?: string | null;
+  allowAttempt?: (key: string) => boolean;
 }): Context {
   return {
     db: deps.db,
     token: deps.token ?? null,
     settings: { ...defaultApiSettings, ...deps.settings },
+    clientAddress: deps.clientAddress ?? null,
+    allowAttempt: deps.allowAttempt ?? (() => true),
   };
 }
 

@@ -58,6 +58,18 @@ export const optionalUser = t.middleware(async ({ ctx, next }) => {
   return next({ ctx: { ...ctx, user } });
 });
 
+/** Limits attempts per client address and procedure (login, register). */
+export const limitAttempts = t.middleware(({ ctx, path, next }) => {
+  if (!ctx.allowAttempt(`${path}:${ctx.clientAddress ?? 'unknown'}`)) {
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: 'too many attempts; wait a minute and retry',
+    });
+  }
+  return next();
+});
+
+export const rateLimitedProcedure = publicProcedure.use(limitAttempts);
 export const userProcedure = publicProcedure.use(requireUser);
 export const adminProcedure = userProcedure.use(requireAdmin);
 export const maybeUserProcedure = publicProcedure.use(optionalUser);

@@ -1,38 +1,124 @@
 import type { AppRouter } from '@keel/api';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import superjson from 'superjson';
 
 export type { AppRouter } from '@keel/api';
+
+/**
+ * Every procedure's input type, by path.
+ *
+ * @example
+ * ```ts
+ * import type { RouterInputs } from '@keel/client';
+ * const input: RouterInputs['products']['list'] = { limit: 50, sort: 'price_asc' };
+ * ```
+ */
+export type RouterInputs = inferRouterInputs<AppRouter>;
+
+/**
+ * Every procedure's output type, by path.
+ *
+ * @example
+ * ```ts
+ * import type { RouterOutputs } from '@keel/client';
+ * type Product = RouterOutputs['products']['byId'];
+ * ```
+ */
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
 
 /** Options for `createKeelClient`. */
 export interface KeelClientOptions {
   /** The server's tRPC endpoint, e.g. `http://127.0.0.1:3000/trpc`. */
   url: string;
-  /** Extra headers sent with every request. */
-  headers?: Record<string, string>;
+  /** A fixed bearer token (from `auth.login` or `auth.register`). */
+  token?: string;
+  /** Or a function returning the current token, read before every request. */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>;
   /** A fetch implementation (defaults to the global one). */
   fetch?: typeof fetch;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+  /** Most calls per batched request; keep it at or below the server's MAX_BATCH_SIZE. */
+  maxBatchSize?: number;
 }
 
+/** The typed client `createKeelClient` returns. */
+export type KeelClient = ReturnType<typeof createTRPCClient<AppRouter>>;
+
 /**
- * A typed client for Keel's API.
+ * A typed client for Keel's API: calls made in the same tick travel as one
+ * batched HTTP request; `Date` values survive the wire (superjson).
  *
  * @example
  * ```ts
  * import { createKeelClient } from '@keel/client';
  * const keel = createKeelClient({ url: 'http://127.0.0.1:3000/trpc' });
- * console.log(await keel.health.check.query());
+ * const { token } = await keel.auth.login.mutate({ email: 'ann@keel.dev', password: 'keel-customer-password' });
+ * const signedIn = createKeelClient({ url: 'http://127.0.0.1:3000/trpc', token });
+ * const page = await signedIn.products.list.query({ limit: 20 });
  * ```
  */
-export function createKeelClient(options: KeelClientOptions) {
+export function createKeelClient(options: KeelClientOptions): KeelClient {
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
         url: options.url,
         transformer: superjson,
-        headers: () => options.headers ?? {},
+        maxItems: options.maxBatchSize ?? 20,
+        async headers() {
+          const token = options.getToken ? await options.getToken() : options.token;
+          return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+        },
         ...(options.fetch ? { fetch: options.fetch } : {}),
       }),
     ],
   });
+}
+
+/** The error codes Keel's API answers with (see the README's error table). */
+export type KeelErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_REQUESTS'
+  | 'TIMEOUT'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+/**
+ * The API error code of a caught error, or null when it is not an API error
+ * (a network failure, say).
+ *
+ * @example
+ * ```ts
+ * import { keelErrorCode } from '@keel/client';
+ * try { await keel.orders.place.mutate(input); }
+ * catch (error) { if (keelErrorCode(error) === 'CONFLICT') showOutOfStock(); }
+ * ```
+ */
+export function keelErrorCode(error: unknown): KeelErrorCode | null {
+  if (!(error instanceof TRPCClientError)) return null;
+  const code = (error.data as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? (code as KeelErrorCode) : null;
+}
+
+/**
+ * The per-field messages of a BAD_REQUEST caused by invalid input, or null.
+ *
+ * @example
+ * ```ts
+ * import { keelFieldErrors } from '@keel/client';
+ * const fields = keelFieldErrors(error); // { password: ['must be at least 12 characters'] }
+ * ```
+ */
+export function keelFieldErrors(error: unknown): Record<string, string[] | undefined> | null {
+  if (!(error instanceof TRPCClientError)) return null;
+  const zodError = (
+    error.data as { zodError?: { fieldErrors?: Record<string, string[]> } | null } | undefined
+  )?.zodError;
+  return zodError?.fieldErrors ?? null;
 }

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { createSession, revokeSession } from '../auth/sessions';
 import { findLoginUser, findUserById, insertUser } from '../queries/users';
 import { displayName, email, password } from '../shapes';
-import { publicProcedure, router, userProcedure } from '../trpc';
+import { rateLimitedProcedure, router, userProcedure } from '../trpc';
 
 export const authRouter = router({
-  register: publicProcedure
+  register: rateLimitedProcedure
     .input(z.object({ email, password, displayName }))
     .mutation(async ({ ctx, input }) => {
       // Hash before the transaction: scrypt is slow and needs no row locks.
@@ -23,7 +23,7 @@ export const authRouter = router({
       });
     }),
 
-  login: publicProcedure
+  login: rateLimitedProcedure
     .input(z.object({ email, password: z.string().min(1).max(200) }))
     .mutation(async ({ ctx, input }) => {
       const found = await findLoginUser(ctx.db, input.email);

