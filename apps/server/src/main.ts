@@ -31,8 +31,10 @@ const app = createApp({
   trustProxy: config.TRUST_PROXY,
 });
 const server: Server = app.listen(config.PORT, config.HOST, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
   logger.info(
-    { url: `http://${config.HOST}:${config.PORT}`, env: config.NODE_ENV },
+    { url: `http://${config.HOST}:${port}`, env: config.NODE_ENV },
     'keel server listening',
   );
 });

@@ -8,6 +8,8 @@ import { toTRPCError } from './errors';
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
+  // Stack traces never go over the wire, in any environment; the server logs them.
+  isDev: false,
   errorFormatter({ shape, error }) {
     const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
     return { ...shape, data: { ...shape.data, zodError } };

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { keelErrorCode, keelFieldErrors } from '@keel/client';
+import { createTestDatabase } from '@keel/db/testing';
+import { afterAll, describe, expect, test } from 'vitest';
+import { startApp } from './harness';
+
+const testDb = await createTestDatabase();
+const catalogue = Array.from({ length: 37 }, (_, i) => ({
+  sku: `E2E-${String(i).padStart(3, '0')}`,
+  name: `End To End ${i}`,
+  price_cents: 100 + (i % 7) * 50,
+  stock_quantity: 5,
+}));
+await testDb.db.insertInto('products').values(catalogue).execute();
+const app = await startApp(testDb.db, { authRateLimitPerMinute: 1_000 });
+afterAll(async () => {
+  await app.close();
+  await testDb.destroy();
+});
+
+describe('a customer, over HTTP through the real client', () => {
+  test('registers, logs in, pages through every product, orders, lists and cancels', async () => {
+    const anonymous = app.client();
+    const registered = await anonymous.auth.register.mutate({
+      email: 'e2e@example.com',
+      password: 'e2e-password-123',
+      displayName: 'E2E',
+    });
+    expect(registered.user.email).toBe('e2e@example.com');
+    const { token, user } = await anonymous.auth.login.mutate({
+      email: 'e2e@example.com',
+      password: 'e2e-password-123',
+    });
+    expect(user.id).toBe(registered.user.id);
+    const keel = app.client(token);
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await keel.products.list.query({
+        limit: 10,
+        sort: 'price_asc',
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...page.items.map((p) => p.sku));
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toHaveLength(catalogue.length);
+    expect(new Set(seen)).toEqual(new Set(catalogue.map((p) => p.sku)));
+
+    const first = await keel.products.bySku.query({ sku: 'E2E-001' });
+    const order = await keel.orders.place.mutate({
+      idempotencyKey: randomUUID(),
+      items: [{ productId: first.id, quantity: 2 }],
+    });
+    expect(order.placedAt).toBeInstanceOf(Date);
+    expect(order.totalCents).toBe(first.priceCents * 2);
+
+    const mine = await keel.orders.list.query({ limit: 10 });
+    expect(mine.items.map((o) => o.id)).toEqual([order.id]);
+    const cancelled = await keel.orders.cancel.mutate({ id: order.id });
+    expect(cancelled.status).toBe('cancelled');
+    expect((await keel.products.byId.query({ id: first.id })).stockQuantity).toBe(5);
+  });
+});
+
+describe('batching', () => {
+  test('several calls in one tick travel as one HTTP request', async () => {
+    const keel = app.client();
+    const before = app.requests.length;
+    const [a, b, c] = await Promise.all([
+      keel.products.list.query({ limit: 1 }),
+      keel.products.bySku.query({ sku: 'E2E-002' }),
+      keel.health.check.query(),
+    ]);
+    expect(a.items).toHaveLength(1);
+    expect(b.sku).toBe('E2E-002');
+    expect(c).toEqual({ database: 'ok' });
+    expect(app.requests.length - before).toBe(1);
+    expect(app.requests.at(-1)).toContain('products.list,products.bySku,health.check');
+  });
+});
+
+describe('errors arrive with the documented codes and nothing internal', () => {
+  async function caught(run: Promise<unknown>): Promise<unknown> {
+    try {
+      await run;
+    } catch (error) {
+      return error;
+    }
+    throw new Error('expected the call to fail');
+  }
+
+  test('invalid input is BAD_REQUEST naming the field', async () => {
+    const error = await caught(
+      app
+        .client()
+        .auth.register.mutate({ email: 'short@example.com', password: 'short', displayName: 'S' }),
+    );
+    expect(keelErrorCode(error)).toBe('BAD_REQUEST');
+    expect(keelFieldErrors(error)?.password?.[0]).toMatch(/at least 12/);
+  });
+
+  test('a duplicate email is CONFLICT without SQL, constraint internals or a stack', async () => {
+    const input = { email: 'dupe@example.com', password: 'dupe-password-123', displayName: 'Dupe' };
+    await app.client().auth.register.mutate(input);
+    const response = await fetch(`${app.trpcUrl}/auth.register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ json: input }),
+    });
+    expect(response.status).toBe(409);
+    const body = await response.text();
+    expect(JSON.parse(body).error.json.data.code).toBe('CONFLICT');
+    expect(body).toContain('email is already registered');
+    expect(body).not.toMatch(/duplicate key|users_email_key|insert into|stack|at \w+ \(/i);
+  });
+
+  test('no token is UNAUTHORIZED, an unknown order NOT_FOUND, a tampered cursor BAD_REQUEST', async () => {
+    expect(keelErrorCode(await caught(app.client().orders.list.query({})))).toBe('UNAUTHORIZED');
+    const { token } = await app.client().auth.register.mutate({
+      email: 'codes@example.com',
+      password: 'codes-password-1',
+      displayName: 'Codes',
+    });
+    const keel = app.client(token);
+    expect(keelErrorCode(await caught(keel.orders.byId.query({ id: randomUUID() })))).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      keelErrorCode(await caught(keel.products.list.query({ cursor: 'bm90LWEtY3Vyc29y' }))),
+    ).toBe('BAD_REQUEST');
+  });
+
+  test('an oversized body is PAYLOAD_TOO_LARGE and the server keeps serving', async () => {
+    const response = await fetch(`${app.trpcUrl}/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ json: { email: 'x@example.com', password: 'x'.repeat(300_000) } }),
+    });
+    expect(response.status).toBe(413);
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+  });
+
+  test('responses carry a request id, taken from x-request-id when sent', async () => {
+    const response = await fetch(`${app.url}/healthz`, {
+      headers: { 'x-request-id': 'trace-123' },
+    });
+    expect(response.headers.get('x-request-id')).toBe('trace-123');
+    const generated = await fetch(`${app.url}/healthz`);
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

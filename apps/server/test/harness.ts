@@ -1,0 +1,52 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createKeelClient, type KeelClient } from '@keel/client';
+import { createDb, type DB } from '@keel/db';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import { type AppDeps, createApp } from '../src/app';
+
+/** The real app on an ephemeral port, and a way to count HTTP requests. */
+export interface RunningApp {
+  url: string;
+  trpcUrl: string;
+  /** HTTP requests the clients made through `client()`. */
+  requests: string[];
+  client(token?: string): KeelClient;
+  close(): Promise<void>;
+}
+
+/** Starts `createApp` on 127.0.0.1 with an ephemeral port. */
+export async function startApp(
+  db: Kysely<DB>,
+  options: Partial<Omit<AppDeps, 'db' | 'logger'>> = {},
+): Promise<RunningApp> {
+  const server: Server = createApp({ db, logger: pino({ level: 'silent' }), ...options }).listen(
+    0,
+    '127.0.0.1',
+  );
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const requests: string[] = [];
+  const countingFetch: typeof fetch = (input, init) => {
+    requests.push(String(input instanceof Request ? input.url : input));
+    return fetch(input, init);
+  };
+  return {
+    url,
+    trpcUrl: `${url}/trpc`,
+    requests,
+    client: (token) =>
+      createKeelClient({ url: `${url}/trpc`, fetch: countingFetch, ...(token ? { token } : {}) }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A pool as keel_app for a test database URL. */
+export function appDb(url: string, maxConnections = 10): Kysely<DB> {
+  return createDb({ connectionString: url, maxConnections, connectionTimeoutMs: 1_000 });
+}
