@@ -44,7 +44,12 @@ const connectionLost = new Set([
 ]);
 
 function isPgError(error: unknown): error is PgError & Error {
-  return error instanceof Error && /^[0-9A-Z]{5}$/.test((error as PgError).code ?? '');
+  // Server errors carry a severity; node socket errors (EPIPE, …) do not.
+  return (
+    error instanceof Error &&
+    'severity' in error &&
+    /^[0-9A-Z]{5}$/.test((error as PgError).code ?? '')
+  );
 }
 
 /** Whether a failed transaction may simply be run again (40001, 40P01). */
@@ -71,7 +76,6 @@ export function isRetryable(error: unknown): boolean {
  */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
-  if (isPgError(error)) return fromSqlState(error);
   if (isConnectionFailure(error)) {
     return new TRPCError({
       code: 'SERVICE_UNAVAILABLE',
@@ -79,6 +83,7 @@ export function toTRPCError(error: unknown): TRPCError {
       cause: error,
     });
   }
+  if (isPgError(error)) return fromSqlState(error);
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error', cause: error });
 }
 
@@ -117,4 +122,9 @@ function isConnectionFailure(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Cannot use a pool after calling end/i.test(
     error.message,
   );
+}
+
+/** The API's name for a column: `price_cents` → `priceCents`. */
+function fieldName(column: string | undefined): string | undefined {
+  return column?.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }

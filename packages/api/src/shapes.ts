@@ -1,7 +1,8 @@
 // Shared input shapes: ids, money, currency, emails, passwords.
 import { z } from 'zod';
 
-export const id = z.uuid({ error: 'must be a UUID' });
+/** A UUID, lower-cased: PostgreSQL returns ids in lower case, so comparisons in code match. */
+export const id = z.uuid({ error: 'must be a UUID' }).transform((value) => value.toLowerCase());
 
 /** Money in integer cents; the database caps it at 2^53 − 1. */
 export const cents = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

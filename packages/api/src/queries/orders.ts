@@ -155,6 +155,10 @@ export async function placeOrder(
           .orderBy('id')
           .forUpdate()
           .execute();
+        // A request with the same key may have held these locks and committed
+        // while we waited; this statement sees it (READ COMMITTED): replay it.
+        const committedMeanwhile = await findByKey(trx, userId, idempotencyKey);
+        if (committedMeanwhile) return replay(committedMeanwhile, lines);
         const byId = new Map(products.map((p) => [p.id, p]));
         for (const line of wanted) {
           const product = byId.get(line.productId);

@@ -6,6 +6,7 @@ import * as m0004 from './0004_create_sessions';
 import * as m0005 from './0005_create_products';
 import * as m0006 from './0006_create_orders';
 import * as m0007 from './0007_create_order_items';
+import * as m0008 from './0008_alter_set_updated_at_to_advance_strictly';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the folder at
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0005_create_products': m0005,
   '0006_create_orders': m0006,
   '0007_create_order_items': m0007,
+  '0008_alter_set_updated_at_to_advance_strictly': m0008,
 };
