@@ -52,6 +52,18 @@ try {
   } finally {
     await owner.destroy();
   }
+  const ownerDb = createDb({ connectionString: target.ownerUrl, maxConnections: 2 });
+  try {
+    const anyUser = await ownerDb.selectFrom('users').select('id').limit(1).executeTakeFirst();
+    if (!anyUser) {
+      const inserted = await seedDevelopmentData(ownerDb);
+      console.log(
+        `empty database: seeded ${inserted.users} users, ${inserted.products} products, ${inserted.orders} orders`,
+      );
+    }
+  } finally {
+    await ownerDb.destroy();
+  }
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   await stop(1);

@@ -101,7 +101,7 @@ function fromSqlState(error: PgError & Error): TRPCError {
   if (code === '23514')
     return fail('BAD_REQUEST', named ?? `the value breaks rule ${error.constraint ?? 'check'}`);
   if (code === '23502')
-    return fail('BAD_REQUEST', `${error.column ?? 'a required field'} is required`);
+    return fail('BAD_REQUEST', `${fieldName(error.column) ?? 'a required field'} is required`);
   if (code.startsWith('22'))
     return fail('BAD_REQUEST', 'a value has the wrong format or is out of range');
   if (code === '40001' || code === '40P01') {
