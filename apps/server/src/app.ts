@@ -1,13 +1,15 @@
 import { type ApiSettings, appRouter, bearerToken, createInnerContext } from '@keel/api';
 import type { DB } from '@keel/db';
+import type { TRPCError } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
 import helmet from 'helmet';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { corsAllowlist } from './http/cors';
 import { createRateLimiter } from './http/rate-limit';
 import { requestLog, requestState } from './http/request-log';
+import { trpcQueryFastPath } from './http/trpc-query-fast-path';
 
 /** What the app needs from the outside; tests pass their own. */
 export interface AppDeps {
@@ -21,6 +23,8 @@ export interface AppDeps {
   authRateLimitPerMinute?: number;
   settings?: Partial<ApiSettings>;
   trustProxy?: boolean;
+  /** Serve batched GET queries without tRPC's fetch-API round trip (default on). */
+  queryFastPath?: boolean;
 }
 
 /**
@@ -52,26 +56,40 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
+  const createContext = (req: Request) =>
+    createInnerContext({
+      db: deps.db,
+      token: bearerToken(req.header('authorization')),
+      clientAddress: req.ip ?? null,
+      allowAttempt,
+      ...(deps.settings ? { settings: deps.settings } : {}),
+    });
+  const onError = ({
+    error,
+    path,
+    req,
+  }: {
+    error: TRPCError;
+    path: string | undefined;
+    req: Request;
+  }) => {
+    const log = req.res ? requestState(req.res).log : deps.logger;
+    if (error.code === 'INTERNAL_SERVER_ERROR')
+      log.error({ err: error.cause ?? error, path }, 'procedure failed');
+    else log.debug({ code: error.code, path, message: error.message }, 'procedure refused');
+  };
+  const maxBatchSize = deps.maxBatchSize ?? 20;
   app.use(
     '/trpc',
+    ...(deps.queryFastPath === false
+      ? []
+      : [trpcQueryFastPath({ router: appRouter, createContext, onError, maxBatchSize })]),
     createExpressMiddleware({
       router: appRouter,
       maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
-      maxBatchSize: deps.maxBatchSize ?? 20,
-      createContext: ({ req }) =>
-        createInnerContext({
-          db: deps.db,
-          token: bearerToken(req.header('authorization')),
-          clientAddress: req.ip ?? null,
-          allowAttempt,
-          ...(deps.settings ? { settings: deps.settings } : {}),
-        }),
-      onError: ({ error, path, req }) => {
-        const log = req.res ? requestState(req.res).log : deps.logger;
-        if (error.code === 'INTERNAL_SERVER_ERROR')
-          log.error({ err: error.cause ?? error, path }, 'procedure failed');
-        else log.debug({ code: error.code, path, message: error.message }, 'procedure refused');
-      },
+      maxBatchSize,
+      createContext: ({ req }) => createContext(req),
+      onError: ({ error, path, req }) => onError({ error, path, req }),
     }),
   );
 

@@ -1,13 +1,13 @@
 // The only initTRPC in Keel; exports just the builders the routers use.
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { ZodError, z } from 'zod';
 import { type AuthenticatedUser, findSessionUser } from './auth/sessions';
 import type { Context } from './context';
 import { toTRPCError } from './errors';
+import { keelTransformer } from './transformer';
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer: keelTransformer,
   // Stack traces never go over the wire, in any environment; the server logs them.
   isDev: false,
   errorFormatter({ shape, error }) {

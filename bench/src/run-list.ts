@@ -1,0 +1,33 @@
+// `pnpm --filter @keel/bench exec tsx src/run-list.ts`: scenario A alone, for tuning (ROUNDS, SECONDS).
+
+import { createDb } from '@keel/db';
+import { prepareBenchDatabase } from './bench-database';
+import { listThroughput, sampleCursors } from './scenario-list';
+
+const log = (line: string) => console.log(line);
+const bench = await prepareBenchDatabase(log);
+const db = createDb({ connectionString: bench.ownerUrl, maxConnections: 2 });
+const cursors = await sampleCursors(db, 2000);
+await db.destroy();
+const result = await listThroughput(
+  bench,
+  cursors,
+  {
+    rounds: Number(process.env.ROUNDS ?? 2),
+    seconds: Number(process.env.SECONDS ?? 8),
+    warmupSeconds: 3,
+  },
+  log,
+);
+console.log(
+  JSON.stringify(
+    {
+      keelVsExpress: result.keelVsExpress,
+      keelVsNodeHttp: result.keelVsNodeHttp,
+      rps: Object.fromEntries(Object.entries(result.servers).map(([k, v]) => [k, v.rps])),
+    },
+    null,
+    1,
+  ),
+);
+await bench.stop();

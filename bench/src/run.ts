@@ -1,0 +1,168 @@
+// `pnpm bench`: every scenario against baselines measured in the same run.
+// Writes bench/results/<date>.json and .md and prints the table.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { adminDb, type DB } from '@keel/db';
+import type { Kysely } from 'kysely';
+import { ownerDb, prepareBenchDatabase, repositoryRoot } from './bench-database';
+import { startServer } from './processes';
+import { pageDepth } from './scenario-depth';
+import { keelScript, keelServerEnv, listThroughput, sampleCursors } from './scenario-list';
+import { ordersUnderContention } from './scenario-orders';
+import { seedingRate } from './scenario-seed';
+import { startupTime } from './scenario-startup';
+import { statementFixtures, statementsPerRequest } from './scenario-statements';
+
+const quick = process.env.BENCH_QUICK === '1';
+const timing = quick
+  ? { rounds: 2, seconds: 5, warmupSeconds: 2 }
+  : { rounds: 3, seconds: 10, warmupSeconds: 3 };
+const log = (line: string) => console.log(line);
+const runStarted = performance.now();
+
+const bench = await prepareBenchDatabase(log);
+log(
+  bench.reused
+    ? 'reusing the seeded bench database'
+    : `seeded in ${bench.seedSeconds?.toFixed(0)} s`,
+);
+const owner = ownerDb(bench);
+const superuser = adminDb(bench.superuserUrl) as Kysely<DB>;
+
+log('A. list throughput: Keel vs bare Express + pg vs bare node:http + pg');
+const cursors = await sampleCursors(owner, 2_000);
+const list = await listThroughput(bench, cursors, timing, log);
+
+const keel = await startServer('keel', keelScript, keelServerEnv(bench), '/readyz');
+log('B. page depth');
+const depth = await pageDepth(keel.url, owner);
+log('C. statements per request');
+const statements = await statementsPerRequest(
+  keel.url,
+  superuser,
+  await statementFixtures(keel.url, owner),
+);
+log('D. orders under contention');
+const orders = await ordersUnderContention(keel.url, owner, superuser, timing, log);
+await keel.stop();
+
+log('E. seeding rate vs INSERT … SELECT generate_series');
+const seed = await seedingRate(bench, quick ? 100_000 : 200_000);
+await owner.destroy();
+await superuser.destroy();
+await bench.stop();
+
+log('F. start-up of pnpm dev');
+const startup = await startupTime();
+
+const keelRps = list.servers.keel?.rps.median ?? 0;
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const spread = (s: { min: number; max: number }) => `${fmt(s.min)}–${fmt(s.max)}`;
+const rows: [string, string, string, boolean | null][] = [
+  ...Object.entries(list.servers).map(
+    ([name, s]) =>
+      [
+        `A. products.list, ${name}`,
+        `${fmt(s.rps.median)} req/s (${spread(s.rps)}), p50 ${s.p50} ms, p99 ${s.p99} ms`,
+        '',
+        null,
+      ] as [string, string, string, null],
+  ),
+  ['A. Keel / bare Express', `${fmt(list.keelVsExpress, 2)} ×`, '≥ 1.0 ×', list.keelVsExpress >= 1],
+  [
+    'A. Keel / bare node:http',
+    `${fmt(list.keelVsNodeHttp, 2)} ×`,
+    '≥ 0.6 ×',
+    list.keelVsNodeHttp >= 0.6,
+  ],
+  [
+    `B. keyset page ${fmt(depth.depth)} rows deep / first page`,
+    `${fmt(depth.keysetDeepMs, 2)} ms / ${fmt(depth.keysetFirstMs, 2)} ms = ${fmt(depth.keysetRatio, 2)} ×`,
+    '≤ 1.3 ×',
+    depth.keysetRatio <= 1.3,
+  ],
+  [
+    'B. OFFSET at the same depth / first page (contrast)',
+    `${fmt(depth.offsetDeepMs, 1)} ms / ${fmt(depth.offsetFirstMs, 2)} ms = ${fmt(depth.offsetRatio, 0)} ×`,
+    '',
+    null,
+  ],
+  [
+    'C. orders.list (20 orders) statements',
+    String(statements.ordersList),
+    '≤ 2',
+    statements.ordersList <= 2,
+  ],
+  [
+    'C. orders.byId with 1 / 10 / 50 items statements',
+    Object.values(statements.byId).join(' / '),
+    '1 each',
+    Object.values(statements.byId).every((n) => n === 1),
+  ],
+  [
+    'D. orders.place, 32 clients on 10 hot products',
+    `${fmt(orders.ordersPerSecond.median)} orders/s (${spread(orders.ordersPerSecond)}), p99 ${orders.p99} ms, ${orders.deadlocks} deadlocks, ${orders.rollbacks} rollbacks, ${orders.conflicts} refused`,
+    '',
+    null,
+  ],
+  [
+    'D. orders/s / list req/s of A',
+    `${fmt(orders.ordersPerSecond.median / keelRps, 2)} ×`,
+    '≥ 0.3 ×',
+    orders.ordersPerSecond.median / keelRps >= 0.3,
+  ],
+  [
+    'D. invariants (stock balance, no negative stock, one order per key)',
+    orders.checks.join('; '),
+    'all hold',
+    orders.invariantsHold,
+  ],
+  [
+    `E. fast seed path, ${fmt(seed.rows)} products`,
+    `${fmt(seed.fastPathRowsPerSecond)} rows/s vs generate_series ${fmt(seed.ceilingRowsPerSecond)} rows/s = ${fmt(seed.ratio, 2)} ×`,
+    '≥ 0.6 ×',
+    seed.ratio >= 0.6,
+  ],
+  [
+    'F. pnpm dev → first 200 on /readyz, fresh data directory',
+    `${fmt(startup.freshSeconds, 1)} s`,
+    '',
+    null,
+  ],
+  [
+    'F. pnpm dev → first 200 on /readyz, existing data directory',
+    `${fmt(startup.existingSeconds, 1)} s`,
+    '',
+    null,
+  ],
+];
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const table = [
+  `Keel benchmark, ${new Date().toISOString()} — ${machine}`,
+  `${timing.rounds} rounds × ${timing.seconds} s after ${timing.warmupSeconds} s warm-up, ${list.servers.keel ? 32 : 0} connections, pool ${10}; medians with (min–max)`,
+  '',
+  '| scenario | measured | goal | met |',
+  '|---|---|---|---|',
+  ...rows.map(
+    ([name, value, goal, met]) =>
+      `| ${name} | ${value} | ${goal} | ${met === null ? '' : met ? 'yes' : '**no**'} |`,
+  ),
+  '',
+].join('\n');
+console.log(`\n${table}`);
+
+const resultsDir = join(repositoryRoot, 'bench', 'results');
+await mkdir(resultsDir, { recursive: true });
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+await writeFile(
+  join(resultsDir, `${stamp}.json`),
+  `${JSON.stringify({ machine, timing, list, depth, statements, orders, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
+);
+await writeFile(join(resultsDir, `${stamp}.md`), table);
+await writeFile(join(resultsDir, 'latest.md'), table);
+log(
+  `total ${((performance.now() - runStarted) / 1000).toFixed(0)} s; results in bench/results/${stamp}.{json,md}`,
+);

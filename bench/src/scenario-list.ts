@@ -1,0 +1,160 @@
+import { join } from 'node:path';
+import { createDb, type DB } from '@keel/db';
+import { type Kysely, sql } from 'kysely';
+import type { BenchDatabase } from './bench-database';
+import { repositoryRoot } from './bench-database';
+import { type Round, runLoad, summarize } from './load';
+import { type RunningServer, startServer } from './processes';
+
+export const poolSize = 10;
+export const connections = 32;
+
+/** Environment of Keel's server as in production (built, keel_app, TLS). */
+export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: bench.appUrl,
+    DATABASE_POOL_MAX: String(poolSize),
+    LOG_LEVEL: 'info',
+    AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
+    MAX_BATCH_SIZE: '20',
+  };
+}
+
+export const keelScript = join(repositoryRoot, 'apps', 'server', 'dist', 'main.mjs');
+
+function newestCursor(createdAt: string, id: string): string {
+  return Buffer.from(JSON.stringify({ s: 'products.newest', v: [createdAt, id] })).toString(
+    'base64url',
+  );
+}
+
+/** Random cursors spread over the whole table (for the newest-first sort). */
+export async function sampleCursors(db: Kysely<DB>, count: number): Promise<string[]> {
+  const { rows } = await sql<{ created_at: string; id: string }>`
+    select created_at::text as created_at, id::text as id
+    from products tablesample bernoulli (0.3) repeatable (42)
+    where deleted_at is null and is_active limit ${count}`.execute(db);
+  return rows.map((r) => newestCursor(r.created_at, r.id));
+}
+
+/** The exact SQL Keel's products.list sends for a page after a cursor, captured from its log hook. */
+export async function capturedListSql(bench: BenchDatabase, cursor: string): Promise<string> {
+  const { createCaller, createInnerContext } = await import('@keel/api');
+  let captured = '';
+  const db = createDb({
+    connectionString: bench.appUrl,
+    maxConnections: 1,
+    log: (event) => {
+      if (event.level === 'query' && event.query.sql.includes('from "products"'))
+        captured = event.query.sql;
+    },
+  });
+  await createCaller(createInnerContext({ db })).products.list({ limit: 50, cursor });
+  await db.destroy();
+  return captured;
+}
+
+export interface ListResult {
+  servers: Record<
+    string,
+    { rps: ReturnType<typeof summarize>; p50: number; p99: number; rounds: Round[] }
+  >;
+  keelVsExpress: number;
+  keelVsNodeHttp: number;
+}
+
+/**
+ * Scenario A: products.list (limit 50, random cursors) through Keel's real
+ * client protocol (a batched GET) against two hand-written baselines with the
+ * same SQL and pool size. Rounds are interleaved so machine noise hits all three.
+ */
+export async function listThroughput(
+  bench: BenchDatabase,
+  cursors: string[],
+  options: { rounds: number; seconds: number; warmupSeconds: number },
+  log: (line: string) => void,
+): Promise<ListResult> {
+  const sqlText = await capturedListSql(bench, cursors[0] ?? '');
+  const baselineEnv = {
+    DATABASE_URL: bench.appUrl,
+    DATABASE_POOL_MAX: String(poolSize),
+    BENCH_SQL: sqlText,
+  };
+  const baselines = join(import.meta.dirname, 'baselines');
+  const servers: RunningServer[] = [
+    await startServer('keel', keelScript, keelServerEnv(bench), '/readyz'),
+    await startServer(
+      'express',
+      join(baselines, 'express.mjs'),
+      baselineEnv,
+      '/products?cursor=' + cursors[0],
+    ),
+    await startServer(
+      'node:http',
+      join(baselines, 'node-http.mjs'),
+      baselineEnv,
+      '/products?cursor=' + cursors[0],
+    ),
+  ];
+  const pathFor: Record<string, (cursor: string) => string> = {
+    keel: (cursor) =>
+      `/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: { limit: 50, cursor } } }))}`,
+    express: (cursor) => `/products?cursor=${cursor}`,
+    'node:http': (cursor) => `/products?cursor=${cursor}`,
+  };
+  let i = 0;
+  const next = (name: string) => () => {
+    i = (i + 1) % cursors.length;
+    return { path: (pathFor[name] ?? String)(cursors[i] ?? '') };
+  };
+  const rounds: Record<string, Round[]> = { keel: [], express: [], 'node:http': [] };
+  try {
+    for (const server of servers) {
+      await runLoad({
+        url: server.url,
+        connections,
+        seconds: options.warmupSeconds,
+        next: next(server.name),
+      });
+    }
+    for (let round = 1; round <= options.rounds; round += 1) {
+      for (const server of servers) {
+        const result = await runLoad({
+          url: server.url,
+          connections,
+          seconds: options.seconds,
+          next: next(server.name),
+        });
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(
+            `${server.name}: ${result.non2xx} non-2xx and ${result.errors} errors in scenario A`,
+          );
+        }
+        rounds[server.name]?.push(result);
+        log(
+          `  A round ${round} ${server.name.padEnd(9)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms`,
+        );
+      }
+    }
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+  const summary = Object.fromEntries(
+    Object.entries(rounds).map(([name, list]) => [
+      name,
+      {
+        rps: summarize(list.map((r) => r.requestsPerSecond)),
+        p50: summarize(list.map((r) => r.p50)).median,
+        p99: summarize(list.map((r) => r.p99)).median,
+        rounds: list,
+      },
+    ]),
+  );
+  const median = (name: string) => summary[name]?.rps.median ?? 0;
+  return {
+    servers: summary,
+    keelVsExpress: median('keel') / median('express'),
+    keelVsNodeHttp: median('keel') / median('node:http'),
+  };
+}
