@@ -105,11 +105,13 @@ export async function paginate<DB, TB extends keyof DB, O>(
           sort.columns.map((_, i) => String(last[`__keyset_${i}`])),
         )
       : null;
+  // Copy each row without the cursor columns into objects of one shape
+  // (deleting keys would turn every row into a slow dictionary object).
+  const keysetKeys = new Set(sort.columns.map((_, i) => `__keyset_${i}`));
+  const outputKeys = pageRows[0] ? Object.keys(pageRows[0]).filter((k) => !keysetKeys.has(k)) : [];
   const items = pageRows.map((row) => {
-    const item: Record<string, unknown> = { ...row };
-    sort.columns.forEach((_, i) => {
-      delete item[`__keyset_${i}`];
-    });
+    const item: Record<string, unknown> = {};
+    for (const key of outputKeys) item[key] = row[key];
     return item as O;
   });
   return { items, nextCursor };

@@ -91,6 +91,11 @@ export function createPool(config: DbConfig): pg.Pool {
   // pg_terminate_backend) would crash the process. The pool drops it and
   // opens a new one on the next query.
   pool.on('error', config.onPoolError ?? (() => {}));
+  // A checked-out client has no pool listener: when the server ends its
+  // connection mid-query (pg_terminate_backend, a shutdown), the query fails
+  // with the cause and the client then emits 'error', which would crash the
+  // process. The caller already has the error; the pool drops the client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -133,6 +133,8 @@ export async function provisionDatabase(
 export function adminDb(url: string): Kysely<unknown> {
   const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
   pool.on('error', () => {});
+  // A connection dropped mid-query also errors on the client itself (see createPool).
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
 }
 
