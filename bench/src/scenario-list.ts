@@ -15,7 +15,7 @@ export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
     NODE_ENV: 'production',
     DATABASE_URL: bench.appUrl,
     DATABASE_POOL_MAX: String(poolSize),
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
     MAX_BATCH_SIZE: '20',
   };
