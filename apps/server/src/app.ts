@@ -1,15 +1,17 @@
+import type { IncomingMessage, RequestListener } from 'node:http';
 import { type ApiSettings, appRouter, bearerToken, createInnerContext } from '@keel/api';
 import type { DB } from '@keel/db';
 import type { TRPCError } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
-import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
-import { corsAllowlist } from './http/cors';
+import { applyCors, corsAllowlist, corsOriginSet } from './http/cors';
+import { createQueryLane } from './http/query-lane';
 import { createRateLimiter } from './http/rate-limit';
-import { requestLog, requestState } from './http/request-log';
-import { trpcQueryFastPath } from './http/trpc-query-fast-path';
+import { requestLog, requestState, startRequestLog } from './http/request-log';
+import { captureHelmetHeaders } from './http/security-headers';
 
 /** What the app needs from the outside; tests pass their own. */
 export interface AppDeps {
@@ -23,22 +25,39 @@ export interface AppDeps {
   authRateLimitPerMinute?: number;
   settings?: Partial<ApiSettings>;
   trustProxy?: boolean;
-  /** Serve batched GET queries without tRPC's fetch-API round trip (default on). */
-  queryFastPath?: boolean;
+  /** Serve batched GET queries on the query lane, before Express (default on). */
+  queryLane?: boolean;
+}
+
+function contextFactory(deps: AppDeps) {
+  const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
+  return (req: IncomingMessage, clientAddress: string | null) =>
+    createInnerContext({
+      db: deps.db,
+      token: bearerToken(req.headers.authorization),
+      clientAddress,
+      allowAttempt,
+      ...(deps.settings ? { settings: deps.settings } : {}),
+    });
+}
+
+function logProcedureError(log: Logger, error: TRPCError, path: string | undefined): void {
+  if (error.code === 'INTERNAL_SERVER_ERROR')
+    log.error({ err: error.cause ?? error, path }, 'procedure failed');
+  else log.debug({ code: error.code, path, message: error.message }, 'procedure refused');
 }
 
 /**
  * Builds the Express app: tRPC at `/trpc` (batching on, body and batch size
  * capped), `/healthz` and `/readyz`, helmet headers, CORS from an allowlist,
- * one JSON log line per request. Separate from `main.ts` so tests start the
- * real app on an ephemeral port.
+ * one JSON log line per request.
  *
  * @example
  * ```ts
  * const server = createApp({ db, logger }).listen(0, '127.0.0.1');
  * ```
  */
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps, createContext = contextFactory(deps)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
@@ -55,41 +74,15 @@ export function createApp(deps: AppDeps): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'database unavailable' });
   });
 
-  const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
-  const createContext = (req: Request) =>
-    createInnerContext({
-      db: deps.db,
-      token: bearerToken(req.header('authorization')),
-      clientAddress: req.ip ?? null,
-      allowAttempt,
-      ...(deps.settings ? { settings: deps.settings } : {}),
-    });
-  const onError = ({
-    error,
-    path,
-    req,
-  }: {
-    error: TRPCError;
-    path: string | undefined;
-    req: Request;
-  }) => {
-    const log = req.res ? requestState(req.res).log : deps.logger;
-    if (error.code === 'INTERNAL_SERVER_ERROR')
-      log.error({ err: error.cause ?? error, path }, 'procedure failed');
-    else log.debug({ code: error.code, path, message: error.message }, 'procedure refused');
-  };
-  const maxBatchSize = deps.maxBatchSize ?? 20;
   app.use(
     '/trpc',
-    ...(deps.queryFastPath === false
-      ? []
-      : [trpcQueryFastPath({ router: appRouter, createContext, onError, maxBatchSize })]),
     createExpressMiddleware({
       router: appRouter,
       maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
-      maxBatchSize,
-      createContext: ({ req }) => createContext(req),
-      onError: ({ error, path, req }) => onError({ error, path, req }),
+      maxBatchSize: deps.maxBatchSize ?? 20,
+      createContext: ({ req }) => createContext(req, req.ip ?? null),
+      onError: ({ error, path, req }) =>
+        logProcedureError((req.res && requestState(req.res)?.log) || deps.logger, error, path),
     }),
   );
 
@@ -97,11 +90,54 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: 'not found' });
   });
   const lastResort: ErrorRequestHandler = (err, _req, res, _next) => {
-    requestState(res).log.error({ err }, 'unhandled error');
+    (requestState(res)?.log ?? deps.logger).error({ err }, 'unhandled error');
     res.status(500).json({ error: 'internal error' });
   };
   app.use(lastResort);
   return app;
+}
+
+/**
+ * The server's request handler: batched GET queries (every read the client
+ * makes) go to the query lane, with the same security headers, request id,
+ * log line and CORS as the Express path; everything else goes to Express.
+ * Separate from `main.ts` so tests start the real handler on an ephemeral port.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * createServer(createRequestListener({ db, logger })).listen(0, '127.0.0.1');
+ * ```
+ */
+export function createRequestListener(deps: AppDeps): RequestListener {
+  const createContext = contextFactory(deps);
+  const app = createApp(deps, createContext);
+  if (deps.queryLane === false) return app;
+  const headers = captureHelmetHeaders();
+  const allowedOrigins = corsOriginSet(deps.corsOrigins ?? []);
+  const lane = createQueryLane({
+    router: appRouter,
+    prefix: '/trpc',
+    // The lane serves reads only; the rate limit applies to login/register.
+    createContext: (req) => createContext(req, req.socket.remoteAddress ?? null),
+    onError: (error, path) => logProcedureError(deps.logger, error, path),
+    maxBatchSize: deps.maxBatchSize ?? 20,
+  });
+  return (req, res) => {
+    const call = lane.match(req);
+    if (!call) {
+      app(req, res);
+      return;
+    }
+    for (const [name, value] of headers) res.setHeader(name, value);
+    startRequestLog(deps.logger, req, res);
+    applyCors(allowedOrigins, req, res);
+    lane.serve(call, req, res).catch((err: unknown) => {
+      deps.logger.error({ err }, 'query lane failed');
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    });
+  };
 }
 
 async function databaseAnswers(db: Kysely<DB>, timeoutMs: number): Promise<boolean> {

@@ -1,6 +1,6 @@
 // The process entry: config, database pool, HTTP server, graceful shutdown.
-import type { Server } from 'node:http';
-import { createApp } from './app';
+import { createServer, type Server } from 'node:http';
+import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
 import { createLogger } from './logger';
@@ -20,7 +20,7 @@ function configOrExit() {
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL);
 const db = createServiceDb(config, logger);
-const app = createApp({
+const listener = createRequestListener({
   db,
   logger,
   corsOrigins: config.CORS_ORIGINS,
@@ -30,7 +30,7 @@ const app = createApp({
   settings: { sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000 },
   trustProxy: config.TRUST_PROXY,
 });
-const server: Server = app.listen(config.PORT, config.HOST, () => {
+const server: Server = createServer(listener).listen(config.PORT, config.HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   logger.info(

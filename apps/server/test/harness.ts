@@ -1,10 +1,10 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createKeelClient, type KeelClient } from '@keel/client';
 import { createDb, type DB } from '@keel/db';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
-import { type AppDeps, createApp } from '../src/app';
+import { type AppDeps, createRequestListener } from '../src/app';
 
 /** The real app on an ephemeral port, and a way to count HTTP requests. */
 export interface RunningApp {
@@ -16,15 +16,14 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Starts `createApp` on 127.0.0.1 with an ephemeral port. */
+/** Starts the real request handler on 127.0.0.1 with an ephemeral port. */
 export async function startApp(
   db: Kysely<DB>,
   options: Partial<Omit<AppDeps, 'db' | 'logger'>> = {},
 ): Promise<RunningApp> {
-  const server: Server = createApp({ db, logger: pino({ level: 'silent' }), ...options }).listen(
-    0,
-    '127.0.0.1',
-  );
+  const server: Server = createServer(
+    createRequestListener({ db, logger: pino({ level: 'silent' }), ...options }),
+  ).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const requests: string[] = [];

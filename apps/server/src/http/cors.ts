@@ -1,28 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 /**
- * CORS from an allowlist: an allowed origin gets the CORS headers (and its
- * preflight a 204); any other origin gets none, so browsers refuse it.
+ * Adds the CORS headers for an allowlisted origin; returns true when the
+ * request was a preflight that has been answered. Other origins get no CORS
+ * headers, so browsers refuse them.
  */
+export function applyCors(
+  allowed: ReadonlySet<string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
+  const origin = req.headers.origin;
+  if (!origin || !allowed.has(origin)) return false;
+  res.setHeader('Access-Control-Allow-Origin', origin);
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Allow-Credentials', 'true');
+  if (req.method !== 'OPTIONS') return false;
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+  res.setHeader(
+    'Access-Control-Allow-Headers',
+    'authorization, content-type, x-request-id, trpc-accept',
+  );
+  res.setHeader('Access-Control-Max-Age', '600');
+  res.statusCode = 204;
+  res.end();
+  return true;
+}
+
+/** The allowlist as a set of normalised origins. */
+export function corsOriginSet(origins: readonly string[]): ReadonlySet<string> {
+  return new Set(origins.map((o) => new URL(o).origin));
+}
+
+/** CORS from an allowlist, as Express middleware. */
 export function corsAllowlist(origins: readonly string[]) {
-  const allowed = new Set(origins.map((o) => new URL(o).origin));
+  const allowed = corsOriginSet(origins);
   return (req: Request, res: Response, next: NextFunction) => {
-    const origin = req.header('origin');
-    if (origin && allowed.has(origin)) {
-      res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Vary', 'Origin');
-      res.setHeader('Access-Control-Allow-Credentials', 'true');
-      if (req.method === 'OPTIONS') {
-        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-        res.setHeader(
-          'Access-Control-Allow-Headers',
-          'authorization, content-type, x-request-id, trpc-accept',
-        );
-        res.setHeader('Access-Control-Max-Age', '600');
-        res.status(204).end();
-        return;
-      }
-    }
-    next();
+    if (!applyCors(allowed, req, res)) next();
   };
 }

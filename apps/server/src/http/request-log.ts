@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 
@@ -7,39 +8,62 @@ const validRequestId = /^[A-Za-z0-9._-]{1,128}$/;
 /** Per-request state the middlewares share. */
 export interface RequestState {
   requestId: string;
-  log: Logger;
+  /** A logger bound to the request id (created on first use: most requests never need one). */
+  readonly log: Logger;
 }
 
+const states = new WeakMap<ServerResponse, RequestState>();
+
 /**
- * Gives every request an id (from `x-request-id` when it is sane, else a new
- * UUID), returns it in the response header, and logs one JSON line per
- * request with method, path, status and duration.
+ * Gives a request an id (from `x-request-id` when it is sane, else a new
+ * UUID), returns it in the response header, and logs one JSON line when the
+ * response is finished, with method, path, status and duration.
  */
+export function startRequestLog(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): RequestState {
+  const incoming = req.headers['x-request-id'];
+  const requestId =
+    typeof incoming === 'string' && validRequestId.test(incoming) ? incoming : randomUUID();
+  let child: Logger | undefined;
+  const state: RequestState = {
+    requestId,
+    get log() {
+      child ??= logger.child({ requestId });
+      return child;
+    },
+  };
+  states.set(res, state);
+  res.setHeader('x-request-id', requestId);
+  const started = performance.now();
+  const url = req.url ?? '';
+  res.once('finish', () => {
+    const query = url.indexOf('?');
+    logger.info(
+      {
+        requestId,
+        method: req.method,
+        path: query === -1 ? url : url.slice(0, query),
+        status: res.statusCode,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'request',
+    );
+  });
+  return state;
+}
+
+/** The request log as Express middleware. */
 export function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const incoming = req.header('x-request-id');
-    const requestId = incoming && validRequestId.test(incoming) ? incoming : randomUUID();
-    const log = logger.child({ requestId });
-    res.locals.keel = { requestId, log } satisfies RequestState;
-    res.setHeader('x-request-id', requestId);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      log.info(
-        {
-          method: req.method,
-          path: req.originalUrl.split('?')[0],
-          status: res.statusCode,
-          durationMs: Math.round(durationMs * 10) / 10,
-        },
-        'request',
-      );
-    });
+    startRequestLog(logger, req, res);
     next();
   };
 }
 
-/** The request's id and logger (set by `requestLog`). */
-export function requestState(res: Response): RequestState {
-  return res.locals.keel as RequestState;
+/** The request's id and logger (set by `startRequestLog`). */
+export function requestState(res: ServerResponse): RequestState | undefined {
+  return states.get(res);
 }
