@@ -49,17 +49,31 @@ const byNewest = {
   ],
 } as const satisfies KeysetSort;
 
+const itemColumns = [
+  'order_items.id',
+  'order_items.product_id as productId',
+  'order_items.product_name as productName',
+  'order_items.quantity',
+  'order_items.unit_price_cents as unitPriceCents',
+] as const;
+
+const orderColumns = [
+  'orders.id',
+  'orders.user_id as userId',
+  'orders.status',
+  'orders.total_cents as totalCents',
+  'orders.currency',
+  'orders.idempotency_key as idempotencyKey',
+  'orders.placed_at as placedAt',
+  'orders.created_at as createdAt',
+  'orders.updated_at as updatedAt',
+] as const;
+
 function items(eb: ExpressionBuilder<DB, 'orders'>) {
   return jsonArrayFrom(
     eb
       .selectFrom('order_items')
-      .select([
-        'order_items.id',
-        'order_items.product_id as productId',
-        'order_items.product_name as productName',
-        'order_items.quantity',
-        'order_items.unit_price_cents as unitPriceCents',
-      ])
+      .select(itemColumns)
       .whereRef('order_items.order_id', '=', 'orders.id')
       .where('order_items.deleted_at', 'is', null)
       .orderBy('order_items.created_at')
@@ -71,18 +85,7 @@ function items(eb: ExpressionBuilder<DB, 'orders'>) {
 function selectOrders(db: Db) {
   return db
     .selectFrom('orders')
-    .select((eb) => [
-      'orders.id',
-      'orders.user_id as userId',
-      'orders.status',
-      'orders.total_cents as totalCents',
-      'orders.currency',
-      'orders.idempotency_key as idempotencyKey',
-      'orders.placed_at as placedAt',
-      'orders.created_at as createdAt',
-      'orders.updated_at as updatedAt',
-      items(eb),
-    ])
+    .select((eb) => [...orderColumns, items(eb)])
     .where('orders.deleted_at', 'is', null);
 }
 
@@ -139,8 +142,8 @@ export async function placeOrder(
   return withRetry(
     () =>
       db.transaction().execute(async (trx) => {
-        const existing = await findByKey(trx, userId, idempotencyKey);
-        if (existing) return replay(existing, lines);
+        if (await keyTaken(trx, userId, idempotencyKey))
+          return replay(trx, userId, idempotencyKey, lines);
 
         const wanted = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1));
         const products = await trx
@@ -157,8 +160,8 @@ export async function placeOrder(
           .execute();
         // A request with the same key may have held these locks and committed
         // while we waited; this statement sees it (READ COMMITTED): replay it.
-        const committedMeanwhile = await findByKey(trx, userId, idempotencyKey);
-        if (committedMeanwhile) return replay(committedMeanwhile, lines);
+        if (await keyTaken(trx, userId, idempotencyKey))
+          return replay(trx, userId, idempotencyKey, lines);
         const byId = new Map(products.map((p) => [p.id, p]));
         for (const line of wanted) {
           const product = byId.get(line.productId);
@@ -211,12 +214,13 @@ export async function placeOrder(
           .onConflict((oc) =>
             oc.columns(['user_id', 'idempotency_key']).where('deleted_at', 'is', null).doNothing(),
           )
-          .returning('id')
+          .returning(orderColumns)
           .executeTakeFirst();
         // A concurrent request with the same key committed first: roll back
         // our stock change and run again, which takes the replay path.
         if (!created) throw new RetryTransaction('idempotency key taken concurrently');
-        await trx
+        // The inserted rows are the answer: no read-back statement.
+        const items = await trx
           .insertInto('order_items')
           .values(
             priced.map(({ line, product }) => ({
@@ -227,10 +231,9 @@ export async function placeOrder(
               product_name: product.name,
             })),
           )
+          .returning(itemColumns)
           .execute();
-        const order = await findOrder(trx, created.id, { userId });
-        if (!order) throw new Error('unreachable: the order was just written');
-        return { order, replayed: false };
+        return { order: { ...created, items }, replayed: false };
       }),
     5,
     observer,
@@ -244,7 +247,25 @@ function findByKey(db: Db, userId: string, idempotencyKey: string): Promise<Orde
     .executeTakeFirst();
 }
 
-function replay(existing: Order, lines: OrderLine[]): { order: Order; replayed: boolean } {
+async function keyTaken(db: Db, userId: string, idempotencyKey: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('orders')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('idempotency_key', '=', idempotencyKey)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+async function replay(
+  db: Db,
+  userId: string,
+  idempotencyKey: string,
+  lines: OrderLine[],
+): Promise<{ order: Order; replayed: boolean }> {
+  const existing = await findByKey(db, userId, idempotencyKey);
+  if (!existing) throw new RetryTransaction('the order with this key disappeared');
   if (!sameLines(existing, lines)) {
     throw new TRPCError({
       code: 'CONFLICT',
