@@ -46,11 +46,51 @@ function parseInt8Array(value: string): (number | null)[] {
   return body.split(',').map((item) => (item === 'NULL' ? null : Number(item)));
 }
 
+const timestamptzOid = 1184;
+const parseTimestamptzSlow = pg.types.getTypeParser(timestamptzOid, 'text') as (
+  value: string,
+) => Date;
+
+/**
+ * timestamptz in UTC ('2026-11-22 02:17:17.075123+00', what a server with
+ * TimeZone UTC sends) parsed without regular expressions; anything else
+ * (other offsets, BC, infinity, years before 100) goes to pg's own parser.
+ * Same result, microseconds truncated to milliseconds as pg does.
+ */
+export function parseTimestamptz(value: string): Date {
+  const n = value.length;
+  if (
+    n >= 22 &&
+    value.endsWith('+00') &&
+    value[4] === '-' &&
+    value[10] === ' ' &&
+    value[13] === ':'
+  ) {
+    const year = Number(value.slice(0, 4));
+    const fraction = n > 22 && value[19] === '.' ? value.slice(20, n - 3) : '';
+    if (year >= 100 && (n === 22 || fraction.length > 0)) {
+      const ms = fraction ? Number(`${fraction}00`.slice(0, 3)) : 0;
+      const time = Date.UTC(
+        year,
+        Number(value.slice(5, 7)) - 1,
+        Number(value.slice(8, 10)),
+        Number(value.slice(11, 13)),
+        Number(value.slice(14, 16)),
+        Number(value.slice(17, 19)),
+        ms,
+      );
+      if (!Number.isNaN(time)) return new Date(time);
+    }
+  }
+  return parseTimestamptzSlow(value);
+}
+
 /** Type parsers shared by every Keel pool; the generated types agree with them. */
 export const keelTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === int8Oid) return (value: string) => Number(value);
     if (oid === int8ArrayOid) return parseInt8Array;
+    if (oid === timestamptzOid && format !== 'binary') return parseTimestamptz;
     // A calendar date is not an instant; keep 'YYYY-MM-DD' as text.
     if (oid === dateOid) return (value: string) => value;
     return pg.types.getTypeParser(oid as Parameters<typeof pg.types.getTypeParser>[0], format);
