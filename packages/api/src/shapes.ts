@@ -16,22 +16,37 @@ export const email = z
   .max(254)
   .transform((value) => value.trim());
 
+/**
+ * Whether a string is well-formed UTF-16. A lone surrogate has no UTF-8 form:
+ * node-postgres and scrypt would silently turn it into U+FFFD, so what is
+ * stored (or hashed) would differ from what was sent, and two different
+ * passwords would hash alike.
+ */
+export function isWellFormed(value: string): boolean {
+  return !/\p{Cs}/u.test(value);
+}
+export const wellFormed = { error: 'must not contain unpaired surrogates (invalid Unicode)' };
+
 export const password = z
   .string()
   .min(12, { error: 'must be at least 12 characters' })
-  .max(200, { error: 'must be at most 200 characters' });
+  .max(200, { error: 'must be at most 200 characters' })
+  .refine(isWellFormed, wellFormed);
 
 export const displayName = z
   .string()
   .trim()
   .min(1, { error: 'must not be empty' })
-  .max(100, { error: 'must be at most 100 characters' });
+  .max(100, { error: 'must be at most 100 characters' })
+  .refine(isWellFormed, wellFormed)
+  .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' });
 
-/** Rejects text containing NUL, which PostgreSQL cannot store in text columns. */
+/** Rejects text containing NUL, which PostgreSQL cannot store in text columns, or invalid Unicode. */
 export function text(min: number, max: number) {
   return z
     .string()
     .min(min)
     .max(max)
-    .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' });
+    .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' })
+    .refine(isWellFormed, wellFormed);
 }

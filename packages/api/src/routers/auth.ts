@@ -3,7 +3,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { createSession, revokeSession } from '../auth/sessions';
 import { findLoginUser, findUserById, insertUser } from '../queries/users';
-import { displayName, email, password } from '../shapes';
+import { displayName, email, isWellFormed, password, wellFormed } from '../shapes';
 import { rateLimitedProcedure, router, userProcedure } from '../trpc';
 
 export const authRouter = router({
@@ -24,7 +24,9 @@ export const authRouter = router({
     }),
 
   login: rateLimitedProcedure
-    .input(z.object({ email, password: z.string().min(1).max(200) }))
+    .input(
+      z.object({ email, password: z.string().min(1).max(200).refine(isWellFormed, wellFormed) }),
+    )
     .mutation(async ({ ctx, input }) => {
       const found = await findLoginUser(ctx.db, input.email);
       // An unknown email checks a decoy hash, so both failures take as long.
