@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
-import { createLogger } from './logger';
+import { createLogger, flushLogs } from './logger';
 
 function configOrExit() {
   try {
@@ -60,6 +60,7 @@ async function shutdown(signal: string): Promise<void> {
   clearTimeout(force);
   await db.destroy();
   logger.info('shutdown complete');
+  await flushLogs(logger);
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

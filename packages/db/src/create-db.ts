@@ -59,24 +59,34 @@ const parseTimestamptzSlow = pg.types.getTypeParser(timestamptzOid, 'text') as (
  */
 export function parseTimestamptz(value: string): Date {
   const n = value.length;
-  if (
-    n >= 22 &&
-    value.endsWith('+00') &&
-    value[4] === '-' &&
-    value[10] === ' ' &&
-    value[13] === ':'
-  ) {
-    const year = Number(value.slice(0, 4));
-    const fraction = n > 22 && value[19] === '.' ? value.slice(20, n - 3) : '';
-    if (year >= 100 && (n === 22 || fraction.length > 0)) {
-      const ms = fraction ? Number(`${fraction}00`.slice(0, 3)) : 0;
+  // 'YYYY-MM-DD HH:MM:SS+00' is 22 characters; a fraction adds '.' and 1–6 digits.
+  if (n >= 22 && n <= 29 && n !== 23 && value.endsWith('+00') && value.charCodeAt(10) === 32) {
+    const digit = (i: number) => {
+      const c = value.charCodeAt(i) - 48;
+      return c >= 0 && c <= 9 ? c : Number.NaN;
+    };
+    const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+    let ms = 0;
+    if (n > 22) {
+      // The fraction's first three digits are the milliseconds (pg truncates the rest too).
+      ms =
+        value.charCodeAt(19) === 46
+          ? digit(20) * 100 + (n > 24 ? digit(21) * 10 : 0) + (n > 25 ? digit(22) : 0)
+          : Number.NaN;
+    }
+    const separatorsOk =
+      value.charCodeAt(4) === 45 &&
+      value.charCodeAt(7) === 45 &&
+      value.charCodeAt(13) === 58 &&
+      value.charCodeAt(16) === 58;
+    if (separatorsOk && year >= 100) {
       const time = Date.UTC(
         year,
-        Number(value.slice(5, 7)) - 1,
-        Number(value.slice(8, 10)),
-        Number(value.slice(11, 13)),
-        Number(value.slice(14, 16)),
-        Number(value.slice(17, 19)),
+        digit(5) * 10 + digit(6) - 1,
+        digit(8) * 10 + digit(9),
+        digit(11) * 10 + digit(12),
+        digit(14) * 10 + digit(15),
+        digit(17) * 10 + digit(18),
         ms,
       );
       if (!Number.isNaN(time)) return new Date(time);
