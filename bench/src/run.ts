@@ -38,11 +38,9 @@ const keel = await startServer('keel', keelScript, keelServerEnv(bench), '/ready
 log('B. page depth');
 const depth = await pageDepth(keel.url, owner);
 log('C. statements per request');
-const statements = await statementsPerRequest(
-  keel.url,
-  superuser,
-  await statementFixtures(keel.url, owner),
-);
+const fixtures = await statementFixtures(keel.url, owner);
+const statements = await statementsPerRequest(keel.url, superuser, fixtures);
+await fixtures.cleanup();
 log('D. orders under contention');
 const orders = await ordersUnderContention(keel.url, owner, superuser, timing, log);
 await keel.stop();

@@ -9,8 +9,9 @@ export interface StatementResult {
 
 /** Creates a customer with orders of 1, 10 and 50 items (plus 17 more) and returns its token and order ids. */
 export async function statementFixtures(keelUrl: string, owner: Kysely<DB>) {
+  const email = `bench-${randomUUID()}@keel.dev`;
   const register = await post(keelUrl, 'auth.register', {
-    email: `bench-${randomUUID()}@keel.dev`,
+    email,
     password: 'bench-password-123',
     displayName: 'Bench',
   });
@@ -42,7 +43,28 @@ export async function statementFixtures(keelUrl: string, owner: Kysely<DB>) {
   const byLines: Record<string, string> = {};
   for (const lines of [1, 10, 50]) byLines[lines] = await place(lines);
   for (let i = 0; i < 17; i += 1) await place(1 + (i % 5));
-  return { token, byLines };
+  const cleanup = async () => {
+    // Leave the shared bench data as it was.
+    const user = await owner
+      .selectFrom('users')
+      .select('id')
+      .where('email', '=', email)
+      .executeTakeFirst();
+    if (user) {
+      await owner.deleteFrom('orders').where('user_id', '=', user.id).execute();
+      await owner.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      await owner.deleteFrom('users').where('id', '=', user.id).execute();
+    }
+    await owner
+      .deleteFrom('products')
+      .where(
+        'id',
+        'in',
+        products.map((p) => p.id),
+      )
+      .execute();
+  };
+  return { token, byLines, cleanup };
 }
 
 async function post(keelUrl: string, path: string, input: object, token?: string) {
