@@ -7,6 +7,12 @@ import { appRouter } from '@keel/api';
 import { createKeelClient, type KeelClient, type KeelErrorCode, keelErrorCode } from '@keel/client';
 import { createTestDatabase } from '@keel/db/testing';
 import { afterAll, describe, expect, test } from 'vitest';
+import {
+  expectedAccess,
+  type Outcome,
+  type Who,
+  whos,
+} from '../../../packages/api/test/access-rules';
 import { startApp } from './harness';
 
 const testDb = await createTestDatabase();
@@ -23,10 +29,6 @@ afterAll(async () => {
   await testDb.destroy();
 });
 
-type Who = 'anonymous' | 'customerA' | 'customerB' | 'admin';
-type Outcome = 'OK' | KeelErrorCode;
-
-const whos: readonly Who[] = ['anonymous', 'customerA', 'customerB', 'admin'];
 const password = 'correct-horse-battery';
 const anonymous = app.client();
 
@@ -118,24 +120,10 @@ interface Row {
   arrange: (client: KeelClient) => Promise<() => Promise<unknown>>;
 }
 
-const everyone = { anonymous: 'OK', customerA: 'OK', customerB: 'OK', admin: 'OK' } as const;
-const signedIn = {
-  anonymous: 'UNAUTHORIZED',
-  customerA: 'OK',
-  customerB: 'OK',
-  admin: 'OK',
-} as const;
-const adminOnly = {
-  anonymous: 'UNAUTHORIZED',
-  customerA: 'FORBIDDEN',
-  customerB: 'FORBIDDEN',
-  admin: 'OK',
-} as const;
-
 const matrix: Row[] = [
   {
     procedure: 'auth.register',
-    expected: everyone,
+    expected: expectedAccess['auth.register'],
     arrange: async (c) => () =>
       c.auth.register.mutate({
         email: `reg-${randomUUID().slice(0, 8)}@example.com`,
@@ -145,43 +133,43 @@ const matrix: Row[] = [
   },
   {
     procedure: 'auth.login',
-    expected: everyone,
+    expected: expectedAccess['auth.login'],
     arrange: async (c) => () => c.auth.login.mutate({ email: customerA.email, password }),
   },
   {
     procedure: 'auth.logout',
-    expected: signedIn,
+    expected: expectedAccess['auth.logout'],
     throwaway: true,
     arrange: async (c) => () => c.auth.logout.mutate(),
   },
   {
     procedure: 'auth.me',
-    expected: signedIn,
+    expected: expectedAccess['auth.me'],
     arrange: async (c) => () => c.auth.me.query(),
   },
   {
     procedure: 'health.check',
-    expected: everyone,
+    expected: expectedAccess['health.check'],
     arrange: async (c) => () => c.health.check.query(),
   },
   {
     procedure: 'products.list',
-    expected: everyone,
+    expected: expectedAccess['products.list'],
     arrange: async (c) => () => c.products.list.query({ limit: 5 }),
   },
   {
     procedure: 'products.byId',
-    expected: everyone,
+    expected: expectedAccess['products.byId'],
     arrange: async (c) => () => c.products.byId.query({ id: product.id }),
   },
   {
     procedure: 'products.bySku',
-    expected: everyone,
+    expected: expectedAccess['products.bySku'],
     arrange: async (c) => () => c.products.bySku.query({ sku: product.sku }),
   },
   {
     procedure: 'products.create',
-    expected: adminOnly,
+    expected: expectedAccess['products.create'],
     arrange: async (c) => () =>
       c.products.create.mutate({
         sku: newSku(),
@@ -192,7 +180,7 @@ const matrix: Row[] = [
   },
   {
     procedure: 'products.update',
-    expected: adminOnly,
+    expected: expectedAccess['products.update'],
     arrange: async (c) => {
       const target = await admin.client.products.create.mutate({
         sku: newSku(),
@@ -204,7 +192,7 @@ const matrix: Row[] = [
   },
   {
     procedure: 'products.delete',
-    expected: adminOnly,
+    expected: expectedAccess['products.delete'],
     arrange: async (c) => {
       const target = await admin.client.products.create.mutate({
         sku: newSku(),
@@ -216,30 +204,22 @@ const matrix: Row[] = [
   },
   {
     procedure: 'orders.place',
-    expected: signedIn,
+    expected: expectedAccess['orders.place'],
     arrange: async (c) => () => placeOrder(c),
   },
   {
     procedure: 'orders.list',
-    expected: signedIn,
+    expected: expectedAccess['orders.list'],
     arrange: async (c) => () => c.orders.list.query({ limit: 5 }),
   },
   {
     procedure: 'orders.byId',
-    // Customer A's order: B must not learn that it exists.
-    expected: { anonymous: 'UNAUTHORIZED', customerA: 'OK', customerB: 'NOT_FOUND', admin: 'OK' },
+    expected: expectedAccess['orders.byId'],
     arrange: async (c) => () => c.orders.byId.query({ id: orderOfA.id }),
   },
   {
     procedure: 'orders.cancel',
-    // A fresh pending order of customer A each time. orders.cancel is scoped to the
-    // caller's own orders for everyone, admins included (they use orders.updateStatus).
-    expected: {
-      anonymous: 'UNAUTHORIZED',
-      customerA: 'OK',
-      customerB: 'NOT_FOUND',
-      admin: 'NOT_FOUND',
-    },
+    expected: expectedAccess['orders.cancel'],
     arrange: async (c) => {
       const order = await placeOrder(customerA.client);
       return () => c.orders.cancel.mutate({ id: order.id });
@@ -247,7 +227,7 @@ const matrix: Row[] = [
   },
   {
     procedure: 'orders.updateStatus',
-    expected: adminOnly,
+    expected: expectedAccess['orders.updateStatus'],
     arrange: async (c) => {
       const order = await placeOrder(customerA.client);
       return () => c.orders.updateStatus.mutate({ id: order.id, status: 'paid' });
@@ -255,17 +235,17 @@ const matrix: Row[] = [
   },
   {
     procedure: 'users.list',
-    expected: adminOnly,
+    expected: expectedAccess['users.list'],
     arrange: async (c) => () => c.users.list.query({ limit: 5 }),
   },
   {
     procedure: 'users.updateMe',
-    expected: signedIn,
+    expected: expectedAccess['users.updateMe'],
     arrange: async (c) => () => c.users.updateMe.mutate({ displayName: 'Renamed' }),
   },
   {
     procedure: 'users.deleteMe',
-    expected: signedIn,
+    expected: expectedAccess['users.deleteMe'],
     throwaway: true,
     arrange: async (c) => () => c.users.deleteMe.mutate(),
   },

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase } from '@keel/db/testing';
-import type { TRPCError } from '@trpc/server';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
 import { appRouter, createCaller } from '../src/index';
+import { expectedAccess, type Outcome, type Who, whos } from './access-rules';
 
 const testDb = await createTestDatabase();
 afterAll(() => testDb.destroy());
@@ -12,10 +12,7 @@ const anonymous = createCaller(createInnerContext({ db }));
 const asUser = (token: string) => createCaller(createInnerContext({ db, token }));
 
 type Caller = ReturnType<typeof createCaller>;
-type Who = 'anonymous' | 'customerA' | 'customerB' | 'admin';
-type Outcome = 'OK' | TRPCError['code'];
 
-const whos: readonly Who[] = ['anonymous', 'customerA', 'customerB', 'admin'];
 const password = 'correct-horse-battery';
 
 async function codeOf(run: Promise<unknown>): Promise<string> {
@@ -90,24 +87,10 @@ interface Row {
   arrange: (caller: Caller) => Promise<() => Promise<unknown>>;
 }
 
-const everyone = { anonymous: 'OK', customerA: 'OK', customerB: 'OK', admin: 'OK' } as const;
-const signedIn = {
-  anonymous: 'UNAUTHORIZED',
-  customerA: 'OK',
-  customerB: 'OK',
-  admin: 'OK',
-} as const;
-const adminOnly = {
-  anonymous: 'UNAUTHORIZED',
-  customerA: 'FORBIDDEN',
-  customerB: 'FORBIDDEN',
-  admin: 'OK',
-} as const;
-
 const matrix: Row[] = [
   {
     procedure: 'auth.register',
-    expected: everyone,
+    expected: expectedAccess['auth.register'],
     arrange: async (c) => () =>
       c.auth.register({
         email: `reg-${randomUUID().slice(0, 8)}@example.com`,
@@ -117,49 +100,49 @@ const matrix: Row[] = [
   },
   {
     procedure: 'auth.login',
-    expected: everyone,
+    expected: expectedAccess['auth.login'],
     arrange: async (c) => () => c.auth.login({ email: customerA.email, password }),
   },
   {
     procedure: 'auth.logout',
-    expected: signedIn,
+    expected: expectedAccess['auth.logout'],
     throwaway: true,
     arrange: async (c) => () => c.auth.logout(),
   },
   {
     procedure: 'auth.me',
-    expected: signedIn,
+    expected: expectedAccess['auth.me'],
     arrange: async (c) => () => c.auth.me(),
   },
   {
     procedure: 'health.check',
-    expected: everyone,
+    expected: expectedAccess['health.check'],
     arrange: async (c) => () => c.health.check(),
   },
   {
     procedure: 'products.list',
-    expected: everyone,
+    expected: expectedAccess['products.list'],
     arrange: async (c) => () => c.products.list({ limit: 5 }),
   },
   {
     procedure: 'products.byId',
-    expected: everyone,
+    expected: expectedAccess['products.byId'],
     arrange: async (c) => () => c.products.byId({ id: product.id }),
   },
   {
     procedure: 'products.bySku',
-    expected: everyone,
+    expected: expectedAccess['products.bySku'],
     arrange: async (c) => () => c.products.bySku({ sku: product.sku }),
   },
   {
     procedure: 'products.create',
-    expected: adminOnly,
+    expected: expectedAccess['products.create'],
     arrange: async (c) => () =>
       c.products.create({ sku: newSku(), name: 'Created', priceCents: 100, stockQuantity: 1 }),
   },
   {
     procedure: 'products.update',
-    expected: adminOnly,
+    expected: expectedAccess['products.update'],
     arrange: async (c) => {
       const target = await admin.caller.products.create({
         sku: newSku(),
@@ -171,7 +154,7 @@ const matrix: Row[] = [
   },
   {
     procedure: 'products.delete',
-    expected: adminOnly,
+    expected: expectedAccess['products.delete'],
     arrange: async (c) => {
       const target = await admin.caller.products.create({
         sku: newSku(),
@@ -183,30 +166,22 @@ const matrix: Row[] = [
   },
   {
     procedure: 'orders.place',
-    expected: signedIn,
+    expected: expectedAccess['orders.place'],
     arrange: async (c) => () => placeOrder(c),
   },
   {
     procedure: 'orders.list',
-    expected: signedIn,
+    expected: expectedAccess['orders.list'],
     arrange: async (c) => () => c.orders.list({ limit: 5 }),
   },
   {
     procedure: 'orders.byId',
-    // Customer A's order: B must not learn that it exists.
-    expected: { anonymous: 'UNAUTHORIZED', customerA: 'OK', customerB: 'NOT_FOUND', admin: 'OK' },
+    expected: expectedAccess['orders.byId'],
     arrange: async (c) => () => c.orders.byId({ id: orderOfA.id }),
   },
   {
     procedure: 'orders.cancel',
-    // A fresh pending order of customer A each time. orders.cancel is scoped to the
-    // caller's own orders for everyone, admins included (they use orders.updateStatus).
-    expected: {
-      anonymous: 'UNAUTHORIZED',
-      customerA: 'OK',
-      customerB: 'NOT_FOUND',
-      admin: 'NOT_FOUND',
-    },
+    expected: expectedAccess['orders.cancel'],
     arrange: async (c) => {
       const order = await placeOrder(customerA.caller);
       return () => c.orders.cancel({ id: order.id });
@@ -214,7 +189,7 @@ const matrix: Row[] = [
   },
   {
     procedure: 'orders.updateStatus',
-    expected: adminOnly,
+    expected: expectedAccess['orders.updateStatus'],
     arrange: async (c) => {
       const order = await placeOrder(customerA.caller);
       return () => c.orders.updateStatus({ id: order.id, status: 'paid' });
@@ -222,17 +197,17 @@ const matrix: Row[] = [
   },
   {
     procedure: 'users.list',
-    expected: adminOnly,
+    expected: expectedAccess['users.list'],
     arrange: async (c) => () => c.users.list({ limit: 5 }),
   },
   {
     procedure: 'users.updateMe',
-    expected: signedIn,
+    expected: expectedAccess['users.updateMe'],
     arrange: async (c) => () => c.users.updateMe({ displayName: 'Renamed' }),
   },
   {
     procedure: 'users.deleteMe',
-    expected: signedIn,
+    expected: expectedAccess['users.deleteMe'],
     throwaway: true,
     arrange: async (c) => () => c.users.deleteMe(),
   },
