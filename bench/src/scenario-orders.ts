@@ -119,18 +119,23 @@ export async function ordersUnderContention(
   const unique = duplicates.rows[0]?.n === 0;
   checks.push(`one order per idempotency key: ${unique}`);
 
-  // Leave the shared bench data as it was.
-  await owner.deleteFrom('orders').where('user_id', 'in', userIds).execute();
-  await owner.deleteFrom('sessions').where('user_id', 'in', userIds).execute();
-  await owner.deleteFrom('users').where('id', 'in', userIds).execute();
-  await owner
-    .deleteFrom('products')
-    .where(
-      'id',
-      'in',
-      hot.map((h) => h.id),
-    )
-    .execute();
+  // Leave the shared bench data as it was. autocannon stops without waiting
+  // for requests still in flight, so an order may land after a first delete.
+  const hotIds = hot.map((h) => h.id);
+  for (let attempt = 1; ; attempt += 1) {
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      await owner.transaction().execute(async (trx) => {
+        await trx.deleteFrom('orders').where('user_id', 'in', userIds).execute();
+        await trx.deleteFrom('sessions').where('user_id', 'in', userIds).execute();
+        await trx.deleteFrom('users').where('id', 'in', userIds).execute();
+        await trx.deleteFrom('products').where('id', 'in', hotIds).execute();
+      });
+      break;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
 
   return {
     ordersPerSecond: summarize(rounds.map((r) => r.requestsPerSecond)),

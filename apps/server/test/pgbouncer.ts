@@ -7,9 +7,8 @@ import { accessSync, constants } from 'node:fs';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { createPool, findFreePort, roleNames } from '@keel/db';
+import { createPool, findFreePort, localhostCertificate, roleNames } from '@keel/db';
 import type { TestPostgres } from '@keel/db/testing';
-import { generate } from 'selfsigned';
 
 const host = '127.0.0.1';
 
@@ -167,7 +166,7 @@ export async function startPgBouncer(
     userlist: join(dir, 'userlist.txt'),
     ini: join(dir, 'pgbouncer.ini'),
   };
-  const pems = await selfSignedCertificate();
+  const pems = await localhostCertificate(24 * 3600 * 1000);
   await writeFile(files.serverCa, await readFile(target.server.certificatePath));
   await writeFile(files.clientCert, pems.cert, { mode: 0o644 });
   await writeFile(files.clientKey, pems.private, { mode: 0o600 });
@@ -284,29 +283,6 @@ function postgresOsUser(): { uid: number; gid: number } {
     );
   }
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-async function selfSignedCertificate(): Promise<{ cert: string; private: string }> {
-  const now = new Date();
-  return generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now.getTime() - 60_000),
-    notAfterDate: new Date(now.getTime() + 24 * 3600 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: host },
-        ],
-      },
-    ],
-  });
 }
 
 /** Resolves once `url` answers `select 1` through PgBouncer; rejects if PgBouncer exits. */

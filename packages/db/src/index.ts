@@ -23,6 +23,7 @@ export {
   provisionDatabase,
 } from './embedded/local-database';
 export { type ScratchDatabase, startScratchDatabase } from './embedded/scratch-database';
+export { localhostCertificate } from './embedded/tls-certificate';
 export type { DB } from './generated/db';
 export * from './generated/db';
 export {

@@ -16,13 +16,37 @@ export async function ensureServerCertificate(dataDir: string, owner?: OsUser): 
   const certPath = join(dataDir, certificateFile);
   const keyPath = join(dataDir, keyFile);
   if (await exists(certPath)) return certPath;
+  const pems = await localhostCertificate(10 * 365 * 24 * 3600 * 1000);
+  await writeFile(keyPath, pems.private, { mode: 0o600 });
+  await writeFile(certPath, pems.cert, { mode: 0o644 });
+  if (owner) {
+    await chown(keyPath, owner.uid, owner.gid);
+    await chown(certPath, owner.uid, owner.gid);
+  }
+  await chmod(keyPath, 0o600);
+  return certPath;
+}
+
+/**
+ * A self-signed ECDSA P-256 certificate (and key) for `localhost`,
+ * `127.0.0.1` and `::1`, valid for `validForMs`, generated in process.
+ *
+ * @example
+ * ```ts
+ * import { localhostCertificate } from '@keel/db';
+ * const { cert, private: key } = await localhostCertificate(24 * 3600 * 1000);
+ * ```
+ */
+export async function localhostCertificate(
+  validForMs: number,
+): Promise<{ cert: string; private: string }> {
   const now = new Date();
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+  return generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
     notBeforeDate: new Date(now.getTime() - 60_000),
-    notAfterDate: new Date(now.getTime() + 10 * 365 * 24 * 3600 * 1000),
+    notAfterDate: new Date(now.getTime() + validForMs),
     extensions: [
       { name: 'basicConstraints', cA: true },
       { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
@@ -37,14 +61,6 @@ export async function ensureServerCertificate(dataDir: string, owner?: OsUser): 
       },
     ],
   });
-  await writeFile(keyPath, pems.private, { mode: 0o600 });
-  await writeFile(certPath, pems.cert, { mode: 0o644 });
-  if (owner) {
-    await chown(keyPath, owner.uid, owner.gid);
-    await chown(certPath, owner.uid, owner.gid);
-  }
-  await chmod(keyPath, 0o600);
-  return certPath;
 }
 
 async function exists(path: string): Promise<boolean> {
