@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createKeelClient } from '@keel/client';
@@ -6,7 +6,12 @@ import { createTestDatabase } from '@keel/db/testing';
 import { afterAll, expect, test } from 'vitest';
 
 const testDb = await createTestDatabase();
-afterAll(() => testDb.destroy());
+const started: ChildProcess[] = [];
+afterAll(async () => {
+  // A failed test must not leave a server behind: SIGTERM lets tsx pass it on.
+  for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
+  await testDb.destroy();
+});
 
 /** Starts src/main.ts as its own process, as in production, and waits for its URL. */
 async function startServerProcess(databaseUrl: string) {
@@ -21,6 +26,7 @@ async function startServerProcess(databaseUrl: string) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.push(child);
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
