@@ -286,10 +286,8 @@ function handle(
     port,
     dataDir,
     certificatePath,
-    url(role, password, database) {
-      const params = new URLSearchParams({ sslmode: 'verify-full', sslrootcert: certificatePath });
-      return `postgres://${encodeURIComponent(role)}:${encodeURIComponent(password)}@${embeddedHost}:${port}/${encodeURIComponent(database)}?${params}`;
-    },
+    url: (role, password, database) =>
+      embeddedUrl({ port, certificatePath }, role, password, database),
     stop() {
       stopping ??= (async () => {
         await stopChild(child);
@@ -341,6 +339,28 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A connection string to an embedded server on 127.0.0.1 that verifies the
+ * server's own certificate (`sslmode=verify-full`).
+ *
+ * @example
+ * ```ts
+ * embeddedUrl({ port: 54329, certificatePath: '/x/server.crt' }, 'keel_app', 'pw', 'keel');
+ * ```
+ */
+export function embeddedUrl(
+  server: { port: number; certificatePath: string },
+  role: string,
+  password: string,
+  database: string,
+): string {
+  const params = new URLSearchParams({
+    sslmode: 'verify-full',
+    sslrootcert: server.certificatePath,
+  });
+  return `postgres://${encodeURIComponent(role)}:${encodeURIComponent(password)}@${embeddedHost}:${server.port}/${encodeURIComponent(database)}?${params}`;
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

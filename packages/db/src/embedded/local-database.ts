@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import { createPool } from '../create-db';
 import {
   applySchemaPrivileges,
   ensureDatabase,
@@ -13,6 +13,7 @@ import {
   dataDirFor,
   type EmbeddedPostgres,
   embeddedHost,
+  embeddedUrl,
   findFreePort,
   startEmbeddedPostgres,
   superuserName,
@@ -131,10 +132,15 @@ export async function provisionDatabase(
 
 /** A one-connection Kysely for administrative statements. */
 export function adminDb(url: string): Kysely<unknown> {
-  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
-  pool.on('error', () => {});
-  // A connection dropped mid-query also errors on the client itself (see createPool).
-  pool.on('connect', (client) => client.on('error', () => {}));
+  // Administrative statements (DDL, migrations, bulk seeds) may run long: no
+  // statement or lock timeouts, one connection.
+  const pool = createPool({
+    connectionString: url,
+    maxConnections: 1,
+    connectionTimeoutMs: 10_000,
+    sendStartupParameters: false,
+    applicationName: 'keel-admin',
+  });
   return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
 }
 
@@ -154,9 +160,8 @@ async function attachToRunning(options: LocalDatabaseOptions): Promise<DatabaseT
 }
 
 function urlsFor(port: number, certificatePath: string, options: LocalDatabaseOptions) {
-  const params = new URLSearchParams({ sslmode: 'verify-full', sslrootcert: certificatePath });
   const url = (role: string, password: string) =>
-    `postgres://${role}:${encodeURIComponent(password)}@${embeddedHost}:${port}/${options.database}?${params}`;
+    embeddedUrl({ port, certificatePath }, role, password, options.database);
   return {
     appUrl: url(roleNames.app, options.passwords.app),
     ownerUrl: url(roleNames.owner, options.passwords.owner),

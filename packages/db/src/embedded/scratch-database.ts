@@ -21,7 +21,7 @@ export interface ScratchDatabase {
 /**
  * Starts a throwaway embedded PostgreSQL with random passwords, provisions
  * the roles and one database, and migrates it to the latest schema. Used by
- * codegen and the benchmark harness; the test harness does the same per run.
+ * codegen, the test harness's global setup and the server's outage tests.
  *
  * @example
  * ```ts
@@ -32,12 +32,7 @@ export interface ScratchDatabase {
  * ```
  */
 export async function startScratchDatabase(
-  options: {
-    database?: string;
-    migrateTo?: 'latest' | 'none';
-    dataDir?: string;
-    persistent?: boolean;
-  } = {},
+  options: { database?: string; dataDir?: string; persistent?: boolean } = {},
 ): Promise<ScratchDatabase> {
   const secret = () => randomBytes(12).toString('hex');
   const superuserPassword = secret();
@@ -55,13 +50,11 @@ export async function startScratchDatabase(
       database,
     });
     const ownerUrl = server.url(roleNames.owner, passwords.owner, database);
-    if (options.migrateTo !== 'none') {
-      const owner = adminDb(ownerUrl);
-      try {
-        await migrate(owner, 'latest');
-      } finally {
-        await owner.destroy();
-      }
+    const owner = adminDb(ownerUrl);
+    try {
+      await migrate(owner, 'latest');
+    } finally {
+      await owner.destroy();
     }
     return {
       server,

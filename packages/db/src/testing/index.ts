@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
 import { createDb, type DbConfig } from '../create-db';
-import { superuserName } from '../embedded/embedded-postgres';
+import { embeddedUrl, superuserName } from '../embedded/embedded-postgres';
 import { adminDb } from '../embedded/local-database';
 import type { DB } from '../generated/db';
 import { applySchemaPrivileges, ensureDatabase, roleNames } from '../roles';
@@ -29,11 +29,7 @@ export function testUrl(
   password: string,
   database: string,
 ): string {
-  const params = new URLSearchParams({
-    sslmode: 'verify-full',
-    sslrootcert: server.certificatePath,
-  });
-  return `postgres://${role}:${encodeURIComponent(password)}@${server.host}:${server.port}/${database}?${params}`;
+  return embeddedUrl(server, role, password, database);
 }
 
 /**
