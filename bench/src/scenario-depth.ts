@@ -1,6 +1,7 @@
 import type { DB } from '@keel/db';
 import { type Kysely, sql } from 'kysely';
 import { summarize } from './load';
+import { newestCursor } from './scenario-list';
 
 export interface DepthResult {
   keysetFirstMs: number;
@@ -50,9 +51,7 @@ export async function pageDepth(keelUrl: string, db: Kysely<DB>): Promise<DepthR
     order by created_at asc, id asc offset 50 limit 1`.execute(db);
   const deep = rows[0];
   if (!deep) throw new Error('no products to page through');
-  const cursor = Buffer.from(
-    JSON.stringify({ s: 'products.newest', v: [deep.created_at, deep.id] }),
-  ).toString('base64url');
+  const cursor = newestCursor(deep.created_at, deep.id);
   const page = (input: object) =>
     `${keelUrl}/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: input } }))}`;
   const keysetFirstMs = await timeRequests(page({ limit: 50 }), 200);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createCaller, createInnerContext, encodeCursor, productSorts } from '@keel/api';
 import { createDb, type DB } from '@keel/db';
 import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
@@ -23,10 +24,9 @@ export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
 
 export const keelScript = join(repositoryRoot, 'apps', 'server', 'dist', 'main.mjs');
 
-function newestCursor(createdAt: string, id: string): string {
-  return Buffer.from(JSON.stringify({ s: 'products.newest', v: [createdAt, id] })).toString(
-    'base64url',
-  );
+/** A cursor for the newest-first product list, in Keel's own format. */
+export function newestCursor(createdAt: string, id: string): string {
+  return encodeCursor(productSorts.newest, [createdAt, id]);
 }
 
 /** Random cursors spread over the whole table (for the newest-first sort). */
@@ -40,7 +40,6 @@ export async function sampleCursors(db: Kysely<DB>, count: number): Promise<stri
 
 /** The exact SQL Keel's products.list sends for a page after a cursor, captured from its log hook. */
 export async function capturedListSql(bench: BenchDatabase, cursor: string): Promise<string> {
-  const { createCaller, createInnerContext } = await import('@keel/api');
   let captured = '';
   const db = createDb({
     connectionString: bench.appUrl,

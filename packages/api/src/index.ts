@@ -7,8 +7,9 @@ export {
   defaultApiSettings,
 } from './context';
 export { toTRPCError } from './errors';
+export { decodeCursor, encodeCursor, type KeysetSort } from './pagination';
 export type { Order, OrderItem } from './queries/orders';
-export type { Product } from './queries/products';
+export { type Product, productSorts } from './queries/products';
 export type { PublicUser } from './queries/users';
 export { type AppRouter, appRouter } from './root';
 export { createCallerFactory } from './trpc';
