@@ -12,7 +12,7 @@ await build({
   outfile: 'dist/main.mjs',
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node24',
   format: 'esm',
   sourcemap: true,
   // Dependencies of the bundled workspace packages, installed for the server too.

@@ -1,5 +1,6 @@
 // `pnpm bench`: every scenario against baselines measured in the same run.
 // Writes bench/results/<date>.json and .md and prints the table.
+import '@keel/runtime/require-node';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,6 @@
 // `pnpm test`: runs every package's tests through turbo, then prints one
 // plain `N passed, N failed` line summed over all packages (CI reads it).
+import '../runtime/require-node.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

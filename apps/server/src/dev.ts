@@ -2,6 +2,7 @@
 // development seed data when the database is empty, then the server under
 // `tsx watch`, which restarts it on code changes while the database stays up.
 // Ctrl-C stops the server first, then the database.
+import '@keel/runtime/require-node';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';

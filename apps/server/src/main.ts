@@ -1,4 +1,5 @@
 // The process entry: config, database pool, HTTP server, graceful shutdown.
+import '@keel/runtime/require-node';
 import { createServer, type Server } from 'node:http';
 import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';

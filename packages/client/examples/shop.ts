@@ -1,5 +1,6 @@
 // `pnpm --filter @keel/client example`: against a running `pnpm dev`,
 // registers a customer, pages through products, places an order and prints it.
+import '@keel/runtime/require-node';
 import { randomUUID } from 'node:crypto';
 import { createKeelClient, keelErrorCode } from '../src/index';
 

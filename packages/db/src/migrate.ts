@@ -1,11 +1,6 @@
 import path from 'node:path';
-import {
-  type Kysely,
-  type Migration,
-  type MigrationResultSet,
-  Migrator,
-  NO_MIGRATIONS,
-} from 'kysely';
+import type { Kysely } from 'kysely';
+import { type Migration, type MigrationResultSet, Migrator, NO_MIGRATIONS } from 'kysely/migration';
 import { migrations as keelMigrations } from './migrations';
 
 /** The folder holding `NNNN_name.ts` migration files (and their index). */

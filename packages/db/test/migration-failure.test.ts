@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type Kysely, type Migration, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import { afterAll, describe, expect, test } from 'vitest';
 import { describeSchema } from '../src/conformance/describe-schema';
 import { adminDb } from '../src/embedded/local-database';

@@ -1,5 +1,6 @@
 // `pnpm db:codegen`: migrate a scratch embedded database and regenerate
 // src/generated/db.ts from it with kysely-codegen.
+import '@keel/runtime/require-node';
 import { generatedTypesFile, generateTypes } from '../codegen';
 import { startScratchDatabase } from '../embedded/scratch-database';
 

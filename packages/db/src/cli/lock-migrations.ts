@@ -1,5 +1,6 @@
 // `pnpm --filter @keel/db db:lock-migrations`: adds new migration files to the
 // checksum manifest. It never rewrites an existing entry.
+import '@keel/runtime/require-node';
 import { writeFileSync } from 'node:fs';
 import { currentChecksums, lockedChecksums, manifestFile } from '../migration-manifest';
 

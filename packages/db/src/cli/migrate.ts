@@ -1,4 +1,5 @@
 // `pnpm db:migrate [latest|up|down|reset|list]`, as keel_owner.
+import '@keel/runtime/require-node';
 import { adminDb, openLocalDatabase } from '../embedded/local-database';
 import { createMigrator, type MigrationCommand, MigrationFailedError, migrate } from '../migrate';
 import { localDatabaseOptionsFromEnv } from './env';

@@ -2,6 +2,7 @@
 // Creates keel_owner, keel_app and keel_readonly, the database, and the
 // default privileges. Connects with DATABASE_ADMIN_URL (a superuser or a
 // role with CREATEROLE and CREATEDB); passwords from KEEL_*_PASSWORD.
+import '@keel/runtime/require-node';
 import { provisionDatabase } from '../embedded/local-database';
 import { localDatabaseOptionsFromEnv } from './env';
 

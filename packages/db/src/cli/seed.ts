@@ -1,5 +1,6 @@
 // `pnpm db:seed`: development data (idempotent).
 // `pnpm db:seed --products 1000000 --orders 100000 --users 5000`: bulk data for benchmarks.
+import '@keel/runtime/require-node';
 import { parseArgs } from 'node:util';
 import { createDb } from '../create-db';
 import { adminDb, openLocalDatabase } from '../embedded/local-database';

@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely';
+import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_create_set_updated_at_function';
 import * as m0002 from './0002_add_citext_and_pg_trgm_extensions';
 import * as m0003 from './0003_create_users';

@@ -1,0 +1,2 @@
+// Side effect only: stops an old Node with one line.
+export {};

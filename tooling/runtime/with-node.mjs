@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+// keel-node <command> [args…]: runs a command under a Node.js that Keel
+// supports, the way Gradle's wrapper provides its JVM. The root scripts
+// (`pnpm dev`, `pnpm test`, …) all go through it.
+//
+// - The machine's Node is new enough: the command runs under it, untouched.
+// - It is too old: the Node pinned in `.node-version` is fetched once from the
+//   npm registry (Node's official binaries, published as the `node` package)
+//   into a cache, one line says so, and the command runs with that Node first
+//   on PATH, so every `#!/usr/bin/env node` below it (pnpm, turbo's tasks,
+//   vitest, tsx) runs on it.
+// - The workspace's dependencies are missing or older than the lockfile:
+//   `pnpm install` runs first (under the same Node), so a fresh clone needs
+//   nothing but `pnpm dev` or `pnpm test`.
+//
+// Plain JavaScript without dependencies: it must run on the old Node it replaces.
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MINIMUM_NODE, satisfies } from './node-version.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const windows = process.platform === 'win32';
+
+/** The pinned version in `.node-version` (e.g. `24.21.0`). */
+export function pinnedNodeVersion() {
+  return readFileSync(join(root, '.node-version'), 'utf8').trim().replace(/^v/, '');
+}
+
+/** Where fetched Node versions live: `KEEL_NODE_CACHE`, else the user's cache folder. */
+export function nodeCacheDir(env = process.env) {
+  if (env.KEEL_NODE_CACHE) return env.KEEL_NODE_CACHE;
+  if (windows && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'keel', 'node');
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'keel', 'node');
+}
+
+function nodeBinary(prefix) {
+  return windows
+    ? join(prefix, 'node_modules', 'node', 'bin', 'node.exe')
+    : join(prefix, 'node_modules', 'node', 'bin', 'node');
+}
+
+function versionOf(binary) {
+  const run = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim().replace(/^v/, '') : undefined;
+}
+
+/**
+ * The directory of a suitable `node` binary: undefined when the running Node
+ * is suitable, else the cached pinned Node, fetched first when missing.
+ */
+export function ensureNode() {
+  if (satisfies(process.versions.node)) return undefined;
+  const version = pinnedNodeVersion();
+  const prefix = join(nodeCacheDir(), version);
+  const binary = nodeBinary(prefix);
+  if (versionOf(binary) === version) return dirname(binary);
+
+  console.error(
+    `keel: Node.js ${process.versions.node} is older than Keel needs (>= ${MINIMUM_NODE}); fetching Node.js ${version} from the npm registry into ${prefix} (once)`,
+  );
+  // Install beside the target and rename it into place, so an interrupted or
+  // concurrent fetch never leaves a half-written Node where the next run looks.
+  const staging = `${prefix}.partial-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const npm = spawnSync(
+    windows ? 'npm.cmd' : 'npm',
+    [
+      'install',
+      '--prefix',
+      staging,
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--loglevel=error',
+      `node@${version}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], shell: windows },
+  );
+  const fetched = versionOf(nodeBinary(staging));
+  if (npm.status !== 0 || fetched !== version) {
+    rmSync(staging, { recursive: true, force: true });
+    console.error(
+      `keel: could not fetch Node.js ${version} (npm install node@${version} ${npm.status === 0 ? `gave ${fetched ?? 'no working binary'}` : 'failed'}); install Node.js ${version} or newer yourself`,
+    );
+    process.exit(1);
+  }
+  try {
+    renameSync(staging, prefix);
+  } catch (error) {
+    // Another run finished first: keep its copy.
+    rmSync(staging, { recursive: true, force: true });
+    if (versionOf(binary) !== version) throw error;
+  }
+  return dirname(binary);
+}
+
+function mtime(path) {
+  return existsSync(path) ? statSync(path).mtimeMs : 0;
+}
+
+/** True when `node_modules` is missing or older than the lockfile or the workspace manifest. */
+export function installNeeded() {
+  const installed = mtime(join(root, 'node_modules', '.modules.yaml'));
+  return (
+    installed === 0 ||
+    installed < mtime(join(root, 'pnpm-lock.yaml')) ||
+    installed < mtime(join(root, 'pnpm-workspace.yaml'))
+  );
+}
+
+function run(command, args, env) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'inherit', env, shell: windows });
+    // The terminal sends Ctrl-C to the whole process group; the child decides
+    // how to stop (the dev supervisor stops the server, then PostgreSQL) and
+    // this wrapper waits for it. Termination signals sent to the wrapper alone
+    // are passed on.
+    const forward = (signal) => () => child.kill(signal);
+    const handlers = { SIGINT: () => {}, SIGTERM: forward('SIGTERM'), SIGHUP: forward('SIGHUP') };
+    for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
+    child.on('exit', (code, signal) => {
+      for (const [name, handler] of Object.entries(handlers)) process.off(name, handler);
+      resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1));
+    });
+    child.on('error', (error) => {
+      console.error(`keel: cannot run ${command}: ${error.message}`);
+      resolve(127);
+    });
+  });
+}
+
+async function main() {
+  const [command, ...args] = process.argv.slice(2);
+  if (!command) {
+    console.error('usage: keel-node <command> [args…]');
+    process.exit(2);
+  }
+  const nodeDir = ensureNode();
+  const env = { ...process.env };
+  if (nodeDir) {
+    const pathKey = Object.keys(env).find((key) => key.toUpperCase() === 'PATH') ?? 'PATH';
+    env[pathKey] = `${nodeDir}${delimiter}${env[pathKey] ?? ''}`;
+    // pnpm and npm record the Node that runs scripts here; point them at ours.
+    env.npm_node_execpath = join(nodeDir, windows ? 'node.exe' : 'node');
+    env.NODE = env.npm_node_execpath;
+  }
+  if (installNeeded() && process.env.KEEL_SKIP_INSTALL !== '1') {
+    console.error('keel: installing the workspace dependencies (pnpm install)');
+    const code = await run('pnpm', ['install'], env);
+    if (code !== 0) process.exit(code);
+  }
+  process.exit(await run(command, args, env));
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url))
+  await main();
