@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppRouter, Context } from '@keel/api';
-import type { TRPCError } from '@trpc/server';
 import {
-  callProcedure,
+  callTRPCProcedure,
   getErrorShape,
-  getHTTPStatusCode,
   getTRPCErrorFromUnknown,
-  type TRPCResponse,
+  type TRPCError,
   transformTRPCResponse,
-} from '@trpc/server/unstable-core-do-not-import';
+} from '@trpc/server';
+import { getHTTPStatusCode } from '@trpc/server/http';
+import type { TRPCResponse } from '@trpc/server/rpc';
 
 /** A batched read the lane will serve: the procedure paths and their inputs. */
 export interface LaneCall {
@@ -72,11 +72,10 @@ export function createQueryLane(options: QueryLaneOptions) {
 
   async function serve(call: LaneCall, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ctx = options.createContext(req);
-    const errors: (TRPCError | undefined)[] = [];
     const json: TRPCResponse[] = await Promise.all(
       call.paths.map(async (path, i) => {
         try {
-          const data = await callProcedure({
+          const data = await callTRPCProcedure({
             router: options.router,
             path,
             getRawInput: async () => call.inputs[i],
@@ -88,7 +87,6 @@ export function createQueryLane(options: QueryLaneOptions) {
           return { result: { data } };
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);
-          errors[i] = error;
           options.onError(error, path);
           return {
             error: getErrorShape({
@@ -104,7 +102,7 @@ export function createQueryLane(options: QueryLaneOptions) {
       }),
     );
     const body = JSON.stringify(transformTRPCResponse(config, json));
-    res.statusCode = getHTTPStatusCode(json, errors);
+    res.statusCode = getHTTPStatusCode(json);
     res.setHeader('content-type', 'application/json');
     res.setHeader('vary', 'trpc-accept, accept');
     res.end(body);
