@@ -12,6 +12,7 @@ import { createQueryLane } from './http/query-lane';
 import { createRateLimiter } from './http/rate-limit';
 import { requestLog, requestState, startRequestLog } from './http/request-log';
 import { captureHelmetHeaders } from './http/security-headers';
+import { storefront } from './http/storefront';
 
 /** What the app needs from the outside; tests pass their own. */
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   trustProxy?: boolean;
   /** Serve batched GET queries on the query lane, before Express (default on). */
   queryLane?: boolean;
+  /** A storefront build (apps/web/dist) to serve from the same origin, if present. */
+  webRoot?: string;
 }
 
 function contextFactory(deps: AppDeps) {
@@ -85,6 +88,9 @@ export function createApp(deps: AppDeps, createContext = contextFactory(deps)): 
         logProcedureError((req.res && requestState(req.res)?.log) || deps.logger, error, path),
     }),
   );
+
+  const web = deps.webRoot ? storefront(deps.webRoot) : null;
+  if (web) app.use(web);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

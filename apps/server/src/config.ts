@@ -49,6 +49,8 @@ const schema = z.object({
     .default(24 * 7),
   /** Set when behind a reverse proxy, so client addresses come from X-Forwarded-For. */
   TRUST_PROXY: flag,
+  /** The storefront build to serve; default apps/web/dist beside this server; `none` serves none. */
+  WEB_DIST_DIR: z.string().min(1).optional(),
 });
 
 /** The server's validated configuration. */

@@ -78,6 +78,9 @@ if (target.embedded) {
   );
 }
 console.log(`Keel API: http://${host}:${port}/trpc  health: http://${host}:${port}/healthz`);
+console.log(
+  `storefront: http://127.0.0.1:${env.WEB_PORT ?? '5173'}  (Vite, /trpc proxied to the API)`,
+);
 console.log('demo accounts:');
 for (const a of developmentAccounts)
   console.log(`  ${a.role.padEnd(8)} ${a.email} / ${a.password}`);
@@ -88,7 +91,13 @@ child = spawn(
   [tsxCli, 'watch', '--clear-screen=false', join(import.meta.dirname, 'main.ts')],
   {
     stdio: 'inherit',
-    env: { ...env, DATABASE_URL: target.appUrl, NODE_ENV: env.NODE_ENV ?? 'development' },
+    env: {
+      ...env,
+      DATABASE_URL: target.appUrl,
+      NODE_ENV: env.NODE_ENV ?? 'development',
+      // Vite serves the storefront in development; a stale build must not answer here.
+      WEB_DIST_DIR: env.WEB_DIST_DIR ?? 'none',
+    },
   },
 );
 child.on('exit', (code) => {

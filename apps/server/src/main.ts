@@ -1,6 +1,7 @@
 // The process entry: config, database pool, HTTP server, graceful shutdown.
 import '@keel/runtime/require-node';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
@@ -30,6 +31,10 @@ const listener = createRequestListener({
   authRateLimitPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
   settings: { sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000 },
   trustProxy: config.TRUST_PROXY,
+  // src/main.ts and dist/main.mjs both sit two levels below apps/.
+  ...(config.WEB_DIST_DIR === 'none'
+    ? {}
+    : { webRoot: config.WEB_DIST_DIR ?? join(import.meta.dirname, '..', '..', 'web', 'dist') }),
 });
 const server: Server = createServer(listener).listen(config.PORT, config.HOST, () => {
   const address = server.address();

@@ -6,6 +6,7 @@ export {
   createInnerContext,
   defaultApiSettings,
 } from './context';
+export type { ErrorDetail } from './error-details';
 export { toTRPCError } from './errors';
 export { decodeCursor, encodeCursor, type KeysetSort } from './pagination';
 export type { Order, OrderItem } from './queries/orders';

@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError, z } from 'zod';
 import { type AuthenticatedUser, findSessionUser } from './auth/sessions';
 import type { Context } from './context';
+import { DetailedCause, errorDetail } from './error-details';
 import { toTRPCError } from './errors';
 import { keelTransformer } from './transformer';
 
@@ -12,7 +13,7 @@ const t = initTRPC.context<Context>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
     const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
-    return { ...shape, data: { ...shape.data, zodError } };
+    return { ...shape, data: { ...shape.data, zodError, detail: errorDetail(error.cause) } };
   },
 });
 
@@ -31,14 +32,30 @@ const mapDatabaseErrors = t.middleware(async ({ next }) => {
 
 export const publicProcedure = t.procedure.use(mapDatabaseErrors);
 
+const signInFirst = () =>
+  new TRPCError({
+    code: 'UNAUTHORIZED',
+    message: 'sign in first: a valid bearer token is required',
+  });
+
+/**
+ * A token was sent and the server does not accept it. Public procedures
+ * refuse it too rather than answer as anonymous: a frontend learns at once
+ * that its session ended instead of showing a signed-in page over anonymous data.
+ */
+export const tokenRejected = () => {
+  const message = 'the bearer token is invalid or expired; sign in again';
+  return new TRPCError({
+    code: 'UNAUTHORIZED',
+    message,
+    cause: new DetailedCause({ reason: 'TOKEN_REJECTED' }, message),
+  });
+};
+
 /** Narrows the context to a signed-in user; anything else is UNAUTHORIZED. */
 export const requireUser = t.middleware(async ({ ctx, next }) => {
   const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
-  if (!user)
-    throw new TRPCError({
-      code: 'UNAUTHORIZED',
-      message: 'sign in first: a valid bearer token is required',
-    });
+  if (!user) throw ctx.token ? tokenRejected() : signInFirst();
   return next({ ctx: { ...ctx, user } });
 });
 
@@ -52,11 +69,7 @@ export const requireAdmin = t.middleware(async ({ ctx, next }) => {
 /** Resolves the user when a token is sent, without requiring one. */
 export const optionalUser = t.middleware(async ({ ctx, next }) => {
   const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
-  if (ctx.token && !user)
-    throw new TRPCError({
-      code: 'UNAUTHORIZED',
-      message: 'the bearer token is invalid or expired',
-    });
+  if (ctx.token && !user) throw tokenRejected();
   return next({ ctx: { ...ctx, user } });
 });
 

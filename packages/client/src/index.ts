@@ -1,8 +1,17 @@
-import type { AppRouter } from '@keel/api';
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import type { AppRouter, ErrorDetail } from '@keel/api';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  type Operation,
+  TRPCClientError,
+  type TRPCLink,
+} from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { observable } from '@trpc/server/observable';
 import superjson from 'superjson';
 
+// The published build replaces this import with the router's type inlined
+// (see build.mjs): a frontend's compiler never reads Keel's server code.
 export type { AppRouter } from '@keel/api';
 
 /**
@@ -41,6 +50,14 @@ export interface KeelClientOptions {
   headers?: Record<string, string>;
   /** Most calls per batched request; keep it at or below the server's MAX_BATCH_SIZE. */
   maxBatchSize?: number;
+  /**
+   * Called when the server rejects the token itself (expired, revoked, unknown:
+   * the error's detail is `TOKEN_REJECTED`), never for a wrong password at
+   * login. Clear the stored token here; the call is then sent once more with
+   * whatever `getToken` returns next, so public procedures (the catalogue)
+   * keep working as anonymous, and private ones fail with a plain UNAUTHORIZED.
+   */
+  onUnauthorized?: () => void | Promise<void>;
 }
 
 /** The typed client `createKeelClient` returns. */
@@ -62,6 +79,7 @@ export type KeelClient = ReturnType<typeof createTRPCClient<AppRouter>>;
 export function createKeelClient(options: KeelClientOptions): KeelClient {
   return createTRPCClient<AppRouter>({
     links: [
+      ...(options.onUnauthorized ? [retryWithoutRejectedToken(options.onUnauthorized)] : []),
       httpBatchLink({
         url: options.url,
         transformer: superjson,
@@ -74,6 +92,67 @@ export function createKeelClient(options: KeelClientOptions): KeelClient {
       }),
     ],
   });
+}
+
+/**
+ * A link that, when the server rejects the token, tells the frontend and sends
+ * the operation once more (the token is read again for it). The rejected call
+ * never ran (authentication comes before any procedure), so even a mutation is
+ * safe to send again.
+ */
+function retryWithoutRejectedToken(
+  onUnauthorized: () => void | Promise<void>,
+): TRPCLink<AppRouter> {
+  return () =>
+    ({ next, op }) =>
+      observable((observer) => {
+        let unsubscribed = false;
+        let current: { unsubscribe(): void } | undefined;
+        const attempt = (operation: Operation, retried: boolean) => {
+          current = next(operation).subscribe({
+            next: (value) => observer.next(value),
+            complete: () => observer.complete(),
+            error: (error) => {
+              if (retried || keelErrorDetail(error)?.reason !== 'TOKEN_REJECTED') {
+                observer.error(error);
+                return;
+              }
+              Promise.resolve(onUnauthorized()).then(
+                () => {
+                  if (!unsubscribed) attempt(operation, true);
+                },
+                (hookError: unknown) => observer.error(TRPCClientError.from(hookError as Error)),
+              );
+            },
+          });
+        };
+        attempt(op, false);
+        return () => {
+          unsubscribed = true;
+          current?.unsubscribe();
+        };
+      });
+}
+
+/** Why an API error happened, where the server says more than the code. */
+export type KeelErrorDetail = ErrorDetail;
+
+/**
+ * The machine-readable detail of an API error, or null: `TOKEN_REJECTED`
+ * (drop the stored token) or `OUT_OF_STOCK` (which product, how many are left).
+ *
+ * @example
+ * ```ts
+ * import { keelErrorDetail } from '@keel/client';
+ * const detail = keelErrorDetail(error);
+ * if (detail?.reason === 'OUT_OF_STOCK') markCartLine(detail.productId, detail.available);
+ * ```
+ */
+export function keelErrorDetail(error: unknown): KeelErrorDetail | null {
+  if (!(error instanceof TRPCClientError)) return null;
+  const detail = (error.data as { detail?: unknown } | undefined)?.detail;
+  if (typeof detail !== 'object' || detail === null || !('reason' in detail)) return null;
+  return detail as KeelErrorDetail;
 }
 
 /** The error codes Keel's API answers with (see the README's error table). */

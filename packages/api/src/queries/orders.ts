@@ -2,6 +2,7 @@ import type { DB } from '@keel/db';
 import { TRPCError } from '@trpc/server';
 import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { DetailedCause } from '../error-details';
 import { type KeysetSort, type Page, paginate } from '../pagination';
 import { type RetryObserver, RetryTransaction, withRetry } from './retry';
 
@@ -172,9 +173,18 @@ export async function placeOrder(
             });
           }
           if (product.stock_quantity < line.quantity) {
+            const message = `not enough stock for "${product.name}" (${product.sku}): ${product.stock_quantity} left, ${line.quantity} requested`;
             throw new TRPCError({
               code: 'CONFLICT',
-              message: `not enough stock for "${product.name}" (${product.sku}): ${product.stock_quantity} left, ${line.quantity} requested`,
+              message,
+              cause: new DetailedCause(
+                {
+                  reason: 'OUT_OF_STOCK',
+                  productId: product.id,
+                  available: product.stock_quantity,
+                },
+                message,
+              ),
             });
           }
         }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createSession, revokeSession } from '../auth/sessions';
 import { findLoginUser, findUserById, insertUser } from '../queries/users';
 import { displayName, email, isWellFormed, password, wellFormed } from '../shapes';
-import { rateLimitedProcedure, router, userProcedure } from '../trpc';
+import { rateLimitedProcedure, router, tokenRejected, userProcedure } from '../trpc';
 
 export const authRouter = router({
   register: rateLimitedProcedure
@@ -49,8 +49,7 @@ export const authRouter = router({
 
   me: userProcedure.query(async ({ ctx }) => {
     const user = await findUserById(ctx.db, ctx.user.id);
-    if (!user)
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'the account no longer exists' });
+    if (!user) throw tokenRejected();
     return user;
   }),
 });
