@@ -360,6 +360,7 @@ describe('accessibility and weight', () => {
       page.getByRole('button', { name: 'Create account' }).waitFor(),
     );
     await page.goto('/');
+    await cards(page).first().waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
 

@@ -24,9 +24,12 @@ export function storefront(dir: string): Router | null {
       immutable: true,
       maxAge: '365d',
       index: false,
-      fallthrough: false,
     }),
   );
+  // A missing asset is a 404, never the page (a stale chunk name must fail loudly).
+  router.use('/assets', (_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
   router.use(express.static(dir, { index: false, maxAge: '1h' }));
   router.get(/.*/, (req, res, next) => {
     if (apiPaths.test(req.path)) {
