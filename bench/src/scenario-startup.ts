@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@keel/db';
+import { findFreePort } from '@keel/platform';
 import { repositoryRoot } from './bench-database';
 
 export interface StartupResult {

@@ -1,3 +1,3 @@
 import { defineKeelTestConfig } from '@keel/vitest-config';
 
-export default defineKeelTestConfig({ globalSetup: ['../db/src/testing/global-setup.ts'] });
+export default defineKeelTestConfig({ globalSetup: ['../platform/src/testing/global-setup.ts'] });

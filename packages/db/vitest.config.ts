@@ -1,3 +1,5 @@
 import { defineKeelTestConfig } from '@keel/vitest-config';
 
-export default defineKeelTestConfig({ globalSetup: ['./src/testing/global-setup.ts'] });
+// The runtime layer's own tests need no database; the schema, migration and
+// role suites live in @keel/platform, which owns the test databases.
+export default defineKeelTestConfig();

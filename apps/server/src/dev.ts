@@ -6,15 +6,14 @@ import '@keel/runtime/require-node';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { createDb, migrate } from '@keel/db';
 import {
   adminDb,
-  createDb,
   developmentAccounts,
   localDatabaseOptionsFromEnv,
-  migrate,
   openLocalDatabase,
   seedDevelopmentData,
-} from '@keel/db';
+} from '@keel/platform';
 import { rawEnvironment } from './config';
 
 const env = rawEnvironment();

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createDb } from '@keel/db';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import pino from 'pino';
 import { afterAll, expect, test } from 'vitest';
 import { createApp } from '../src/app';

@@ -5,7 +5,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { appRouter } from '@keel/api';
 import { createKeelClient, type KeelClient, type KeelErrorCode, keelErrorCode } from '@keel/client';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
   expectedAccess,

@@ -2,7 +2,7 @@
 // acts on, over HTTP through the real client.
 import { randomUUID } from 'node:crypto';
 import { createKeelClient, keelErrorCode, keelErrorDetail } from '@keel/client';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startApp } from './harness';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { keelErrorCode, keelFieldErrors } from '@keel/client';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startApp } from './harness';
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeelClient, type KeelClient, keelErrorCode } from '@keel/client';
-import { adminDb, startEmbeddedPostgres, startScratchDatabase } from '@keel/db';
+import { adminDb, startEmbeddedPostgres, startScratchDatabase } from '@keel/platform';
 import { sql } from 'kysely';
 import { afterAll, expect, test } from 'vitest';
 import { appDb, startApp } from './harness';

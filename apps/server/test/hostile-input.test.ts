@@ -5,7 +5,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { appRouter } from '@keel/api';
 import { keelErrorCode } from '@keel/client';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import superjson from 'superjson';

@@ -1,5 +1,5 @@
 import { keelErrorCode } from '@keel/client';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startApp } from './harness';
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { keelErrorCode, keelFieldErrors } from '@keel/client';
 import { appRoleSettings, createDb, createPool, type DB } from '@keel/db';
-import { createTestDatabase, type TestDatabase } from '@keel/db/testing';
+import { createTestDatabase, type TestDatabase } from '@keel/platform/testing';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type RunningApp, startApp } from './harness';

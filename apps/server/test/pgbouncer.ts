@@ -7,8 +7,9 @@ import { accessSync, constants } from 'node:fs';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { createPool, findFreePort, localhostCertificate, roleNames } from '@keel/db';
-import type { TestPostgres } from '@keel/db/testing';
+import { createPool, roleNames } from '@keel/db';
+import { findFreePort, localhostCertificate } from '@keel/platform';
+import type { TestPostgres } from '@keel/platform/testing';
 
 const host = '127.0.0.1';
 

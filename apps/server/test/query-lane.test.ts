@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, expect, test } from 'vitest';
 import { startApp } from './harness';
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedPostgres, startScratchDatabase } from '@keel/db';
+import { startEmbeddedPostgres, startScratchDatabase } from '@keel/platform';
 import { afterAll, expect, test } from 'vitest';
 import { appDb, startApp } from './harness';
 

@@ -1,6 +1,7 @@
 import { keelErrorCode } from '@keel/client';
-import { adminDb, createDb, type DB, type DbConfig } from '@keel/db';
-import { createTestDatabase } from '@keel/db/testing';
+import { createDb, type DB, type DbConfig } from '@keel/db';
+import { adminDb } from '@keel/platform';
+import { createTestDatabase } from '@keel/platform/testing';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { type RunningApp, startApp } from './harness';

@@ -1,21 +1,21 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useRef } from 'react';
 import { Link, NavLink, Route, Routes, useLocation } from 'react-router';
-import { useMe } from './auth';
-import { useCart } from './cart';
-import { LoginPage, RegisterPage } from './pages/AuthPages';
-import { CartPage } from './pages/CartPage';
-import { CataloguePage } from './pages/CataloguePage';
-import { CheckoutPage } from './pages/CheckoutPage';
-import { NotFoundPage } from './pages/NotFoundPage';
-import { OrderPage } from './pages/OrderPage';
-import { OrdersPage } from './pages/OrdersPage';
-import { ProductPage } from './pages/ProductPage';
-import { setToken } from './session';
+import { NotFoundPage } from './components/NotFoundPage';
+import { LoginPage, RegisterPage } from './features/auth/AuthPages';
+import { setToken } from './features/auth/session';
+import { useMe } from './features/auth/useMe';
+import { CartPage } from './features/cart/CartPage';
+import { useCart } from './features/cart/cart';
+import { CataloguePage } from './features/catalogue/CataloguePage';
+import { ProductPage } from './features/catalogue/ProductPage';
+import { CheckoutPage } from './features/checkout/CheckoutPage';
+import { OrderPage } from './features/orders/OrderPage';
+import { OrdersPage } from './features/orders/OrdersPage';
 import { useTRPC } from './trpc';
 
 // Admin pages load on demand: customers never download them.
-const AdminPages = lazy(() => import('./pages/admin/AdminPages'));
+const AdminPages = lazy(() => import('./features/admin/AdminPages'));
 
 export function App() {
   const location = useLocation();

@@ -4,7 +4,7 @@
 import { type AppRouter, createKeelClient } from '@keel/client';
 import { QueryClient } from '@tanstack/react-query';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
-import { readToken, tokenRejected } from './session';
+import { readToken, tokenRejected } from './features/auth/session';
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 

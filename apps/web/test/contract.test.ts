@@ -101,7 +101,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
         ),
     );
     expect(readFileSync(index, 'utf8')).toContain('m0009');
-    pnpm(['--filter', '@keel/db', 'db:lock-migrations']);
+    pnpm(['--filter', '@keel/platform', 'db:lock-migrations']);
     pnpm(['db:codegen']);
     expect(readFileSync(join(copy, 'packages/db/src/generated/db.ts'), 'utf8')).toMatch(
       /summary: Generated<string>/,
@@ -133,7 +133,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     );
     const web = tsc('apps/web');
     expect(web.ok).toBe(false);
-    expect(web.files).toContain('apps/web/src/pages/ProductPage.tsx');
+    expect(web.files).toContain('apps/web/src/features/catalogue/ProductPage.tsx');
     expect(web.files.every((file) => file.startsWith('apps/web/src/'))).toBe(true);
     expect(web.output).toMatch(/Property 'description' does not exist/);
 

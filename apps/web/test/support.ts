@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { hashPassword } from '@keel/db';
-import { createTestDatabase, type TestDatabase } from '@keel/db/testing';
+import { createTestDatabase, type TestDatabase } from '@keel/platform/testing';
 import { createRequestListener } from '@keel/server/app';
 import pino from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';

@@ -1,4 +1,5 @@
 import { TRPCError } from '@trpc/server';
+import { DomainError } from './domain-errors';
 
 /** The fields of a node-postgres error that the mapping reads. */
 interface PgError {
@@ -72,10 +73,14 @@ export function isRetryable(error: unknown): boolean {
  * | 40001 serialization, 40P01 deadlock (after retries) | CONFLICT |
  * | 57014 statement timeout, 55P03 lock timeout | TIMEOUT |
  * | 08xxx, 57P01–57P03, 53300, connection errors | SERVICE_UNAVAILABLE |
+ * | a `DomainError` (NotFound, Conflict, OutOfStock, InvalidRequest, TokenRejected) | its own code |
  * | anything else | INTERNAL_SERVER_ERROR |
  */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
+  if (error instanceof DomainError) {
+    return new TRPCError({ code: error.code, message: error.message, cause: error });
+  }
   if (isConnectionFailure(error)) {
     return new TRPCError({
       code: 'SERVICE_UNAVAILABLE',

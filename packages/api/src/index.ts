@@ -6,7 +6,15 @@ export {
   createInnerContext,
   defaultApiSettings,
 } from './context';
-export type { ErrorDetail } from './error-details';
+export {
+  Conflict,
+  DomainError,
+  type ErrorDetail,
+  InvalidRequest,
+  NotFound,
+  OutOfStock,
+  TokenRejected,
+} from './domain-errors';
 export { toTRPCError } from './errors';
 export { decodeCursor, encodeCursor, type KeysetSort } from './pagination';
 export type { Order, OrderItem } from './queries/orders';

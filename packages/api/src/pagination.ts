@@ -1,6 +1,6 @@
-import { TRPCError } from '@trpc/server';
 import { type SelectQueryBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { InvalidRequest } from './domain-errors';
 
 /** The type of a sort column, which decides how its cursor value is checked and cast. */
 export type KeysetColumnType = 'timestamptz' | 'bigint' | 'text' | 'uuid';
@@ -43,8 +43,7 @@ export function encodeCursor(sort: KeysetSort, values: string[]): string {
 
 /** Decodes and checks a cursor; anything tampered, foreign or malformed is BAD_REQUEST. */
 export function decodeCursor(sort: KeysetSort, cursor: string): string[] {
-  const invalid = () =>
-    new TRPCError({ code: 'BAD_REQUEST', message: 'cursor is invalid for this list' });
+  const invalid = () => new InvalidRequest('cursor is invalid for this list');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

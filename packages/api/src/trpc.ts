@@ -1,10 +1,10 @@
 // The only initTRPC in Keel; exports just the builders the routers use.
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError, z } from 'zod';
-import { type AuthenticatedUser, findSessionUser } from './auth/sessions';
 import type { Context } from './context';
-import { DetailedCause, errorDetail } from './error-details';
+import { errorDetail, TokenRejected } from './domain-errors';
 import { toTRPCError } from './errors';
+import { type AuthenticatedUser, findSessionUser } from './queries/sessions';
 import { keelTransformer } from './transformer';
 
 const t = initTRPC.context<Context>().create({
@@ -43,14 +43,7 @@ const signInFirst = () =>
  * refuse it too rather than answer as anonymous: a frontend learns at once
  * that its session ended instead of showing a signed-in page over anonymous data.
  */
-export const tokenRejected = () => {
-  const message = 'the bearer token is invalid or expired; sign in again';
-  return new TRPCError({
-    code: 'UNAUTHORIZED',
-    message,
-    cause: new DetailedCause({ reason: 'TOKEN_REJECTED' }, message),
-  });
-};
+export const tokenRejected = () => toTRPCError(new TokenRejected());
 
 /** Narrows the context to a signed-in user; anything else is UNAUTHORIZED. */
 export const requireUser = t.middleware(async ({ ctx, next }) => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ZodError, z } from 'zod';

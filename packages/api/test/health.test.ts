@@ -1,4 +1,4 @@
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
 import { appRouter } from '../src/root';

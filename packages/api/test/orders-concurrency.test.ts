@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { afterAll, beforeEach, describe, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
 import { createCaller, type Order } from '../src/index';
+import type { OrderStatus } from '../src/queries/orders';
 
 /** Every query error the pool sees, retried ones included (a retried deadlock is still one). */
 const queryErrors: { code: string; sql: string }[] = [];
@@ -83,7 +84,7 @@ async function stockOf(productId: string): Promise<number> {
 }
 
 /** Units of a product held by orders in the given statuses (default: every order). */
-async function unitsSold(productId: string, exceptStatus?: string): Promise<number> {
+async function unitsSold(productId: string, exceptStatus?: OrderStatus): Promise<number> {
   let query = testDb.db
     .selectFrom('order_items')
     .innerJoin('orders', 'orders.id', 'order_items.order_id')

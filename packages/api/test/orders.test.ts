@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
 import { createCaller, type Product } from '../src/index';

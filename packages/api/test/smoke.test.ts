@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
 import { createCaller } from '../src/index';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDb } from '@keel/db';
-import { createTestDatabase } from '@keel/db/testing';
+import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, beforeEach, describe, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
 import { createCaller, type Product } from '../src/index';

@@ -1,33 +1,13 @@
-// The public surface of @keel/db.
+// The public surface of @keel/db: the runtime data layer. It depends on
+// kysely and pg only; the development platform (embedded PostgreSQL, test
+// databases, seeding, codegen, conformance) is @keel/platform.
 
-export { developmentPasswords, localDatabaseOptionsFromEnv } from './cli/env';
-export { generatedTypesFile, generateTypes } from './codegen';
-export {
-  checkSchemaConformance,
-  formatViolation,
-  type Violation,
-} from './conformance/check-schema';
-export { describeSchema } from './conformance/describe-schema';
 export { createDb, createPool, type DbConfig, keelTypes } from './create-db';
-export {
-  type EmbeddedPostgres,
-  type EmbeddedPostgresOptions,
-  findFreePort,
-  startEmbeddedPostgres,
-} from './embedded/embedded-postgres';
-export {
-  adminDb,
-  type DatabaseTarget,
-  type LocalDatabaseOptions,
-  openLocalDatabase,
-  provisionDatabase,
-} from './embedded/local-database';
-export { type ScratchDatabase, startScratchDatabase } from './embedded/scratch-database';
-export { localhostCertificate } from './embedded/tls-certificate';
 export type { DB } from './generated/db';
 export * from './generated/db';
 export {
   createMigrator,
+  generatedTypesFile,
   type MigrationCommand,
   MigrationFailedError,
   migrate,
@@ -42,6 +22,14 @@ export {
   type ReferentialAction,
   type StandardTableSpec,
 } from './migration-helpers';
+export {
+  currentChecksums,
+  lockedChecksums,
+  manifestFile,
+  manifestProblems,
+  migrationFiles,
+} from './migration-manifest';
+export { migrations } from './migrations';
 export { decoyPasswordHash, hashPassword, verifyPassword } from './passwords';
 export {
   applySchemaPrivileges,
@@ -51,9 +39,3 @@ export {
   type RolePasswords,
   roleNames,
 } from './roles';
-export { type BulkSeedOptions, type BulkSeedReport, seedBulkData } from './seed/bulk-data';
-export {
-  type DevelopmentSeedResult,
-  developmentAccounts,
-  seedDevelopmentData,
-} from './seed/development-data';

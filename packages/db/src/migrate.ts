@@ -6,6 +6,9 @@ import { migrations as keelMigrations } from './migrations';
 /** The folder holding `NNNN_name.ts` migration files (and their index). */
 export const migrationsFolder = path.join(import.meta.dirname, 'migrations');
 
+/** The committed `Database` types kysely-codegen generates (`pnpm db:codegen`). Never edited by hand. */
+export const generatedTypesFile = path.join(import.meta.dirname, 'generated', 'db.ts');
+
 /** Migration bookkeeping lives in its own schema, out of the app's reach. */
 export const migrationTableSchema = 'keel_migrations';
 

@@ -28,7 +28,7 @@ export interface StandardTableSpec {
 }
 
 /**
- * Creates a table with the four columns every Keel table has (STANDARDS §3):
+ * Creates a table with the four columns every Keel table has (docs/conventions.md):
  * `id uuid default uuidv7()`, `created_at`, `updated_at` (kept current by a
  * `BEFORE UPDATE` trigger) and `deleted_at`; plus foreign keys with their
  * indexes. Constraint and index names follow `<table>_<column>_<kind>`.

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-/** The three roles every Keel database has (STANDARDS §7, least privilege). */
+/** The three roles every Keel database has (least privilege, docs/conventions.md). */
 export const roleNames = {
   /** Owns the schema and runs migrations. */
   owner: 'keel_owner',

@@ -1,13 +1,26 @@
-import type { DB } from '@keel/db';
-import { TRPCError } from '@trpc/server';
-import { type ExpressionBuilder, type Kysely, sql, type Transaction } from 'kysely';
+import type { DB, Orders } from '@keel/db';
+import {
+  type ExpressionBuilder,
+  type Kysely,
+  type Selectable,
+  sql,
+  type Transaction,
+} from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { DetailedCause } from '../error-details';
+import { Conflict, InvalidRequest, NotFound, OutOfStock } from '../domain-errors';
 import { type KeysetSort, type Page, paginate } from '../pagination';
-import { type RetryObserver, RetryTransaction, withRetry } from './retry';
+import { type RetryObserver, RetryTransaction, withRetry } from '../retry';
 
-export const orderStatuses = ['pending', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
-export type OrderStatus = (typeof orderStatuses)[number];
+/** An order's status: the union the generated types carry (orders_status_check). */
+export type OrderStatus = Selectable<Orders>['status'];
+/** Every status, in lifecycle order; the compiler checks it against `OrderStatus`. */
+export const orderStatuses = [
+  'pending',
+  'paid',
+  'shipped',
+  'delivered',
+  'cancelled',
+] as const satisfies readonly OrderStatus[];
 
 /** Allowed status moves; everything else is refused with the move named. */
 const allowedMoves: Record<OrderStatus, readonly OrderStatus[]> = {
@@ -29,7 +42,7 @@ export interface OrderItem {
 export interface Order {
   id: string;
   userId: string;
-  status: string;
+  status: OrderStatus;
   totalCents: number;
   currency: string;
   idempotencyKey: string;
@@ -167,33 +180,15 @@ export async function placeOrder(
         for (const line of wanted) {
           const product = byId.get(line.productId);
           if (!product?.is_active) {
-            throw new TRPCError({
-              code: 'NOT_FOUND',
-              message: `product ${line.productId} does not exist`,
-            });
+            throw new NotFound(`product ${line.productId} does not exist`);
           }
           if (product.stock_quantity < line.quantity) {
-            const message = `not enough stock for "${product.name}" (${product.sku}): ${product.stock_quantity} left, ${line.quantity} requested`;
-            throw new TRPCError({
-              code: 'CONFLICT',
-              message,
-              cause: new DetailedCause(
-                {
-                  reason: 'OUT_OF_STOCK',
-                  productId: product.id,
-                  available: product.stock_quantity,
-                },
-                message,
-              ),
-            });
+            throw new OutOfStock(product, product.stock_quantity, line.quantity);
           }
         }
         const currencies = new Set(products.map((p) => p.currency));
         if (currencies.size > 1) {
-          throw new TRPCError({
-            code: 'BAD_REQUEST',
-            message: 'all products of an order must have the same currency',
-          });
+          throw new InvalidRequest('all products of an order must have the same currency');
         }
         // Decrement all lines in one statement; the CHECK (stock_quantity >= 0)
         // backs up the check above. Raw SQL: the builder cannot alias unnest columns.
@@ -277,10 +272,7 @@ async function replay(
   const existing = await findByKey(db, userId, idempotencyKey);
   if (!existing) throw new RetryTransaction('the order with this key disappeared');
   if (!sameLines(existing, lines)) {
-    throw new TRPCError({
-      code: 'CONFLICT',
-      message: 'idempotencyKey was already used for an order with different items',
-    });
+    throw new Conflict('idempotencyKey was already used for an order with different items');
   }
   return { order: existing, replayed: true };
 }
@@ -306,13 +298,10 @@ export async function changeOrderStatus(
         .forUpdate();
       if ('userId' in scope) query = query.where('user_id', '=', scope.userId);
       const order = await query.executeTakeFirst();
-      if (!order) throw new TRPCError({ code: 'NOT_FOUND', message: 'order not found' });
-      const from = order.status as OrderStatus;
+      if (!order) throw new NotFound('order not found');
+      const from = order.status;
       if (!allowedMoves[from]?.includes(to)) {
-        throw new TRPCError({
-          code: 'BAD_REQUEST',
-          message: `an order cannot move from ${from} to ${to}`,
-        });
+        throw new InvalidRequest(`an order cannot move from ${from} to ${to}`);
       }
       if (to === 'cancelled') {
         const lines = await trx

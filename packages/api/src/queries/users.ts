@@ -1,5 +1,5 @@
-import type { DB } from '@keel/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { DB, Users } from '@keel/db';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { type KeysetSort, type Page, paginate } from '../pagination';
 
 /** What the API returns for a user: never the password hash. */
@@ -7,7 +7,7 @@ export interface PublicUser {
   id: string;
   email: string;
   displayName: string;
-  role: string;
+  role: Selectable<Users>['role'];
   isActive: boolean;
   createdAt: Date;
 }

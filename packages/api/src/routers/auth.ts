@@ -1,7 +1,7 @@
 import { decoyPasswordHash, hashPassword, verifyPassword } from '@keel/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { createSession, revokeSession } from '../auth/sessions';
+import { createSession, revokeSession } from '../queries/sessions';
 import { findLoginUser, findUserById, insertUser } from '../queries/users';
 import { displayName, email, isWellFormed, password, wellFormed } from '../shapes';
 import { rateLimitedProcedure, router, tokenRejected, userProcedure } from '../trpc';

@@ -1,8 +1,8 @@
 import { hashPassword } from '@keel/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { revokeUserSessions } from '../auth/sessions';
 import { pageInput } from '../pagination';
+import { revokeUserSessions } from '../queries/sessions';
 import { listUsers, softDeleteUser, updateUser } from '../queries/users';
 import { displayName, password } from '../shapes';
 import { adminProcedure, router, userProcedure } from '../trpc';

@@ -30,7 +30,7 @@ export interface Orders {
   id: Generated<string>;
   idempotency_key: string;
   placed_at: Generated<Timestamp>;
-  status: Generated<string>;
+  status: Generated<"pending" | "paid" | "shipped" | "delivered" | "cancelled">;
   total_cents: number;
   updated_at: Generated<Timestamp>;
   user_id: string;
@@ -69,7 +69,7 @@ export interface Users {
   id: Generated<string>;
   is_active: Generated<boolean>;
   password_hash: string;
-  role: Generated<string>;
+  role: Generated<"customer" | "admin">;
   updated_at: Generated<Timestamp>;
 }
 

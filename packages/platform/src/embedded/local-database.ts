@@ -1,0 +1,179 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  applySchemaPrivileges,
+  createPool,
+  ensureDatabase,
+  ensureRoles,
+  type RolePasswords,
+  roleNames,
+} from '@keel/db';
+import { Kysely, PostgresDialect } from 'kysely';
+import {
+  dataDirFor,
+  type EmbeddedPostgres,
+  embeddedHost,
+  embeddedUrl,
+  findFreePort,
+  startEmbeddedPostgres,
+  superuserName,
+} from './embedded-postgres';
+import { serverOsUser } from './os-user';
+
+/** Where the service and the tooling find the database. */
+export interface DatabaseTarget {
+  /** The service's connection, as `keel_app`. */
+  appUrl: string;
+  /** Migrations, codegen and seeding connect as `keel_owner` with this. */
+  ownerUrl: string;
+  /** Reporting connection, as `keel_readonly` (embedded only). */
+  readonlyUrl?: string;
+  /** Set when this call started the embedded server. */
+  embedded?: EmbeddedPostgres;
+  /** Stops the embedded server if this call started it; otherwise does nothing. */
+  release(): Promise<void>;
+}
+
+/** Settings for `openLocalDatabase`; `cli/env.ts` fills them from the environment. */
+export interface LocalDatabaseOptions {
+  /** An external server's service URL; when set, nothing embedded starts. */
+  databaseUrl?: string;
+  /** An external server's owner URL; falls back to `databaseUrl`. */
+  databaseOwnerUrl?: string;
+  dataDir: string;
+  /** Tried first; a free port is used when it is taken. */
+  preferredPort: number;
+  superuserPassword: string;
+  passwords: RolePasswords;
+  database: string;
+  slowQueryMs: number;
+  /**
+   * `attach`: reuse a server another process (say `pnpm dev`) already runs on
+   * this data directory. `own`: stop such a leftover and start our own.
+   */
+  mode: 'attach' | 'own';
+  onLog?: (line: string) => void;
+}
+
+/**
+ * Opens the development database: the external server named by
+ * `DATABASE_URL`, or the persistent embedded one in `.data/postgres`
+ * (started, given its roles and database, if it is not running).
+ *
+ * @example
+ * ```ts
+ * import { openLocalDatabase } from '@keel/db';
+ * const target = await openLocalDatabase({ ...options, mode: 'attach' });
+ * console.log(target.appUrl);
+ * await target.release();
+ * ```
+ */
+export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<DatabaseTarget> {
+  if (options.databaseUrl) {
+    return {
+      appUrl: options.databaseUrl,
+      ownerUrl: options.databaseOwnerUrl ?? options.databaseUrl,
+      release: async () => {},
+    };
+  }
+  if (options.mode === 'attach') {
+    const attached = await attachToRunning(options);
+    if (attached) return attached;
+  }
+  const port = (await isPortFree(options.preferredPort))
+    ? options.preferredPort
+    : await findFreePort();
+  const server = await startEmbeddedPostgres({
+    dataDir: options.dataDir,
+    superuserPassword: options.superuserPassword,
+    persistent: true,
+    port,
+    slowQueryMs: options.slowQueryMs,
+    ...(options.onLog ? { onLog: options.onLog } : {}),
+  });
+  try {
+    await provisionDatabase(
+      server.url(superuserName, options.superuserPassword, 'postgres'),
+      options,
+    );
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return {
+    ...urlsFor(server.port, server.certificatePath, options),
+    embedded: server,
+    release: () => server.stop(),
+  };
+}
+
+/** Roles, the database, and its default privileges; idempotent. */
+export async function provisionDatabase(
+  superuserUrl: string,
+  options: Pick<LocalDatabaseOptions, 'passwords' | 'database'>,
+  template?: string,
+): Promise<void> {
+  const admin = adminDb(superuserUrl);
+  try {
+    await ensureRoles(admin, options.passwords);
+    await ensureDatabase(admin, options.database, template);
+  } finally {
+    await admin.destroy();
+  }
+  const url = new URL(superuserUrl);
+  url.pathname = `/${options.database}`;
+  const inDatabase = adminDb(url.toString());
+  try {
+    await applySchemaPrivileges(inDatabase);
+  } finally {
+    await inDatabase.destroy();
+  }
+}
+
+/** A one-connection Kysely for administrative statements. */
+export function adminDb(url: string): Kysely<unknown> {
+  // Administrative statements (DDL, migrations, bulk seeds) may run long: no
+  // statement or lock timeouts, one connection.
+  const pool = createPool({
+    connectionString: url,
+    maxConnections: 1,
+    connectionTimeoutMs: 10_000,
+    sendStartupParameters: false,
+    applicationName: 'keel-admin',
+  });
+  return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+}
+
+async function attachToRunning(options: LocalDatabaseOptions): Promise<DatabaseTarget | undefined> {
+  const dataDir = await dataDirFor(options.dataDir, serverOsUser());
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  return { ...urlsFor(port, join(dataDir, 'server.crt'), options), release: async () => {} };
+}
+
+function urlsFor(port: number, certificatePath: string, options: LocalDatabaseOptions) {
+  const url = (role: string, password: string) =>
+    embeddedUrl({ port, certificatePath }, role, password, options.database);
+  return {
+    appUrl: url(roleNames.app, options.passwords.app),
+    ownerUrl: url(roleNames.owner, options.passwords.owner),
+    readonlyUrl: url(roleNames.readonly, options.passwords.readonly),
+  };
+}
+
+async function isPortFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, embeddedHost, () => server.close(() => resolve(true)));
+  });
+}

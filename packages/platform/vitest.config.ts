@@ -1,0 +1,3 @@
+import { defineKeelTestConfig } from '@keel/vitest-config';
+
+export default defineKeelTestConfig({ globalSetup: ['./src/testing/global-setup.ts'] });
