@@ -4,13 +4,12 @@ import type { DB } from '@keel/db';
 import type { TRPCError } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import helmet from 'helmet';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
-import { applyCors, corsAllowlist, corsOriginSet } from './http/cors';
+import { applyCors, corsOriginSet } from './http/cors';
 import { createQueryLane } from './http/query-lane';
 import { createRateLimiter } from './http/rate-limit';
-import { requestLog, requestState, startRequestLog } from './http/request-log';
+import { requestState, startRequestLog } from './http/request-log';
 import { captureHelmetHeaders } from './http/security-headers';
 import { storefront } from './http/storefront';
 
@@ -26,7 +25,7 @@ export interface AppDeps {
   authRateLimitPerMinute?: number;
   settings?: Partial<ApiSettings>;
   trustProxy?: boolean;
-  /** Serve batched GET queries on the query lane, before Express (default on). */
+  /** Serve batched GET queries on the query lane instead of the Express routes (default on). */
   queryLane?: boolean;
   /** A storefront build (apps/web/dist) to serve from the same origin, if present. */
   webRoot?: string;
@@ -51,22 +50,15 @@ function logProcedureError(log: Logger, error: TRPCError, path: string | undefin
 }
 
 /**
- * Builds the Express app: tRPC at `/trpc` (batching on, body and batch size
- * capped), `/healthz` and `/readyz`, helmet headers, CORS from an allowlist,
- * one JSON log line per request.
- *
- * @example
- * ```ts
- * const server = createApp({ db, logger }).listen(0, '127.0.0.1');
- * ```
+ * The routes behind the pipeline, on Express: tRPC at `/trpc` (batching on,
+ * body and batch size capped), `/healthz`, `/readyz` and the storefront
+ * build. Headers, request ids, logging and CORS are not here: the pipeline
+ * (`createRequestListener`) has applied them once before a request arrives.
  */
-export function createApp(deps: AppDeps, createContext = contextFactory(deps)): Express {
+function createRoutes(deps: AppDeps, createContext: ReturnType<typeof contextFactory>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
-  app.use(helmet());
-  app.use(requestLog(deps.logger));
-  app.use(corsAllowlist(deps.corsOrigins ?? []));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -104,10 +96,13 @@ export function createApp(deps: AppDeps, createContext = contextFactory(deps)): 
 }
 
 /**
- * The server's request handler: batched GET queries (every read the client
- * makes) go to the query lane, with the same security headers, request id,
- * log line and CORS as the Express path; everything else goes to Express.
- * Separate from `main.ts` so tests start the real handler on an ephemeral port.
+ * The server's one HTTP pipeline. Every request passes it once: helmet's
+ * security headers (computed once at start), a request id and one JSON log
+ * line, CORS from the allowlist (answering preflights). Then batched GET
+ * queries (every read the client makes) go to the query lane and everything
+ * else to the Express routes; body and batch caps apply on both, and rate
+ * limits inside the procedures. Separate from `main.ts` so tests start the
+ * real handler on an ephemeral port.
  *
  * @example
  * ```ts
@@ -117,27 +112,29 @@ export function createApp(deps: AppDeps, createContext = contextFactory(deps)): 
  */
 export function createRequestListener(deps: AppDeps): RequestListener {
   const createContext = contextFactory(deps);
-  const app = createApp(deps, createContext);
-  if (deps.queryLane === false) return app;
+  const routes = createRoutes(deps, createContext);
   const headers = captureHelmetHeaders();
   const allowedOrigins = corsOriginSet(deps.corsOrigins ?? []);
-  const lane = createQueryLane({
-    router: appRouter,
-    prefix: '/trpc',
-    // The lane serves reads only; the rate limit applies to login/register.
-    createContext: (req) => createContext(req, req.socket.remoteAddress ?? null),
-    onError: (error, path) => logProcedureError(deps.logger, error, path),
-    maxBatchSize: deps.maxBatchSize ?? 20,
-  });
+  const lane =
+    deps.queryLane === false
+      ? null
+      : createQueryLane({
+          router: appRouter,
+          prefix: '/trpc',
+          // The lane serves reads only; the rate limit applies to login/register.
+          createContext: (req) => createContext(req, req.socket.remoteAddress ?? null),
+          onError: (error, path) => logProcedureError(deps.logger, error, path),
+          maxBatchSize: deps.maxBatchSize ?? 20,
+        });
   return (req, res) => {
-    const call = lane.match(req);
-    if (!call) {
-      app(req, res);
-      return;
-    }
     for (const [name, value] of headers) res.setHeader(name, value);
     startRequestLog(deps.logger, req, res);
-    applyCors(allowedOrigins, req, res);
+    if (applyCors(allowedOrigins, req, res)) return;
+    const call = lane?.match(req);
+    if (!lane || !call) {
+      routes(req, res);
+      return;
+    }
     lane.serve(call, req, res).catch((err: unknown) => {
       deps.logger.error({ err }, 'query lane failed');
       if (!res.headersSent) res.statusCode = 500;

@@ -1,14 +1,18 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDb } from '@keel/db';
 import { createTestDatabase } from '@keel/platform/testing';
 import pino from 'pino';
 import { afterAll, expect, test } from 'vitest';
-import { createApp } from '../src/app';
+import { createRequestListener } from '../src/app';
 import { ConfigError, loadConfig } from '../src/config';
 
 const testDb = await createTestDatabase();
 const logger = pino({ level: 'silent' });
-const server = createApp({ db: testDb.db, logger }).listen(0, '127.0.0.1');
+const server = createServer(createRequestListener({ db: testDb.db, logger })).listen(
+  0,
+  '127.0.0.1',
+);
 await new Promise((resolve) => server.once('listening', resolve));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -34,10 +38,9 @@ test('GET /readyz is 503 when the database cannot be reached', async () => {
     connectionString: 'postgres://keel_app:x@127.0.0.1:1/keel',
     connectionTimeoutMs: 500,
   });
-  const other = createApp({ db: unreachable, logger, readinessTimeoutMs: 300 }).listen(
-    0,
-    '127.0.0.1',
-  );
+  const other = createServer(
+    createRequestListener({ db: unreachable, logger, readinessTimeoutMs: 300 }),
+  ).listen(0, '127.0.0.1');
   await new Promise((resolve) => other.once('listening', resolve));
   try {
     const res = await fetch(`http://127.0.0.1:${(other.address() as AddressInfo).port}/readyz`);

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 
 /**
  * Adds the CORS headers for an allowlisted origin; returns true when the
@@ -31,12 +30,4 @@ export function applyCors(
 /** The allowlist as a set of normalised origins. */
 export function corsOriginSet(origins: readonly string[]): ReadonlySet<string> {
   return new Set(origins.map((o) => new URL(o).origin));
-}
-
-/** CORS from an allowlist, as Express middleware. */
-export function corsAllowlist(origins: readonly string[]) {
-  const allowed = corsOriginSet(origins);
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!applyCors(allowed, req, res)) next();
-  };
 }

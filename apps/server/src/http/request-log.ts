@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 
 const validRequestId = /^[A-Za-z0-9._-]{1,128}$/;
@@ -53,14 +52,6 @@ export function startRequestLog(
     );
   });
   return state;
-}
-
-/** The request log as Express middleware. */
-export function requestLog(logger: Logger) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    startRequestLog(logger, req, res);
-    next();
-  };
 }
 
 /** The request's id and logger (set by `startRequestLog`). */

@@ -3,8 +3,8 @@ import helmet from 'helmet';
 
 /**
  * The headers helmet sets on every response, captured once by running
- * helmet itself, so the query lane (which bypasses Express) sends exactly
- * the same set without running the middleware per request.
+ * helmet itself, so the pipeline sends exactly helmet's set on every
+ * response without running the middleware per request.
  */
 export function captureHelmetHeaders(): [string, string][] {
   const headers: [string, string][] = [];
@@ -17,7 +17,6 @@ export function captureHelmetHeaders(): [string, string][] {
   helmet()({ headers: {} } as IncomingMessage, response as unknown as ServerResponse, () => {
     ran = true;
   });
-  if (!ran)
-    throw new Error('helmet did not run synchronously; the query lane cannot copy its headers');
+  if (!ran) throw new Error('helmet did not run synchronously; its headers cannot be captured');
   return headers;
 }

@@ -1,0 +1,91 @@
+// Every request, whichever route answers it, passes the one pipeline once:
+// helmet's headers, a request id, one log line, CORS.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { createTestDatabase } from '@keel/platform/testing';
+import pino from 'pino';
+import { afterAll, describe, expect, test } from 'vitest';
+import { createRequestListener } from '../src/app';
+
+const lines: { msg: string; requestId?: string; path?: string; status?: number }[] = [];
+const sink = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+    done();
+  },
+});
+const testDb = await createTestDatabase();
+const origin = 'https://shop.example.com';
+const server = createServer(
+  createRequestListener({
+    db: testDb.db,
+    logger: pino({ level: 'info' }, sink),
+    corsOrigins: [origin],
+  }),
+).listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await testDb.destroy();
+});
+
+const query = `/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: { limit: 1 } } }))}`;
+const routes: [string, string, RequestInit][] = [
+  ['a batched read (the query lane)', query, {}],
+  [
+    'a mutation (tRPC on Express)',
+    '/trpc/auth.login?batch=1',
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ 0: { json: { email: 'nobody@example.com', password: 'x' } } }),
+    },
+  ],
+  ['the liveness check', '/healthz', {}],
+  ['an unknown path', '/nowhere', {}],
+];
+
+describe('the one HTTP pipeline', () => {
+  test.each(routes)(
+    '%s gets helmet headers, a request id, CORS and one log line',
+    async (_, path, init) => {
+      const res = await fetch(`${base}${path}`, {
+        ...init,
+        headers: {
+          ...(init.headers as Record<string, string>),
+          origin,
+          'x-request-id': `req-${path.replace(/[^a-z]/g, '').slice(0, 40)}`,
+        },
+      });
+      await res.arrayBuffer();
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+      const requestId = res.headers.get('x-request-id');
+      expect(requestId).toBe(`req-${path.replace(/[^a-z]/g, '').slice(0, 40)}`);
+      await expect
+        .poll(() => lines.filter((l) => l.msg === 'request' && l.requestId === requestId).length)
+        .toBe(1);
+      const logged = lines.find((l) => l.msg === 'request' && l.requestId === requestId);
+      expect(logged?.status).toBe(res.status);
+      expect(logged?.path).toBe(path.split('?')[0]);
+    },
+  );
+
+  test('a preflight is answered by the pipeline with the allowed methods', async () => {
+    const res = await fetch(`${base}/trpc/orders.place`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(res.headers.get('content-security-policy')).not.toBeNull();
+  });
+
+  test('an origin outside the allowlist gets no CORS headers', async () => {
+    const res = await fetch(`${base}/healthz`, { headers: { origin: 'https://evil.example.com' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
