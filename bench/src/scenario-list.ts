@@ -18,6 +18,8 @@ export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
     DATABASE_POOL_MAX: String(poolSize),
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
+    // Scenario D's clients keep thousands of orders open each.
+    MAX_PENDING_ORDERS: '1000000000',
     MAX_BATCH_SIZE: '20',
   };
 }

@@ -1,11 +1,18 @@
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { type ApiSettings, appRouter, bearerToken, createInnerContext } from '@keel/api';
+import {
+  type ApiSettings,
+  appRouter,
+  bearerToken,
+  createInnerContext,
+  createLoginThrottle,
+} from '@keel/api';
 import type { DB } from '@keel/db';
 import type { TRPCError } from '@trpc/server';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { clientAddressOf, type TrustProxy } from './http/client-address';
 import { applyCors, corsOriginSet } from './http/cors';
 import { createQueryLane } from './http/query-lane';
 import { createRateLimiter } from './http/rate-limit';
@@ -24,7 +31,8 @@ export interface AppDeps {
   maxBatchSize?: number;
   authRateLimitPerMinute?: number;
   settings?: Partial<ApiSettings>;
-  trustProxy?: boolean;
+  /** Which X-Forwarded-For hops to believe: false, a hop count, or proxy addresses (never `true`). */
+  trustProxy?: TrustProxy;
   /** Serve batched GET queries on the query lane instead of the Express routes (default on). */
   queryLane?: boolean;
   /** A storefront build (apps/web/dist) to serve from the same origin, if present. */
@@ -33,12 +41,15 @@ export interface AppDeps {
 
 function contextFactory(deps: AppDeps) {
   const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
+  // Per account, in this process (several instances each keep their own).
+  const loginThrottle = createLoginThrottle();
   return (req: IncomingMessage, clientAddress: string | null) =>
     createInnerContext({
       db: deps.db,
       token: bearerToken(req.headers.authorization),
       clientAddress,
       allowAttempt,
+      loginThrottle,
       ...(deps.settings ? { settings: deps.settings } : {}),
     });
 }
@@ -58,7 +69,6 @@ function logProcedureError(log: Logger, error: TRPCError, path: string | undefin
 function createRoutes(deps: AppDeps, createContext: ReturnType<typeof contextFactory>): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', deps.trustProxy ?? false);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -75,7 +85,7 @@ function createRoutes(deps: AppDeps, createContext: ReturnType<typeof contextFac
       router: appRouter,
       maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
       maxBatchSize: deps.maxBatchSize ?? 20,
-      createContext: ({ req }) => createContext(req, req.ip ?? null),
+      createContext: ({ req, res }) => createContext(req, requestState(res)?.clientAddress ?? null),
       onError: ({ error, path, req }) =>
         logProcedureError((req.res && requestState(req.res)?.log) || deps.logger, error, path),
     }),
@@ -121,14 +131,14 @@ export function createRequestListener(deps: AppDeps): RequestListener {
       : createQueryLane({
           router: appRouter,
           prefix: '/trpc',
-          // The lane serves reads only; the rate limit applies to login/register.
-          createContext: (req) => createContext(req, req.socket.remoteAddress ?? null),
+          createContext: (req, res) => createContext(req, requestState(res)?.clientAddress ?? null),
           onError: (error, path) => logProcedureError(deps.logger, error, path),
           maxBatchSize: deps.maxBatchSize ?? 20,
         });
+  const addressOf = clientAddressOf(deps.trustProxy ?? false);
   return (req, res) => {
     for (const [name, value] of headers) res.setHeader(name, value);
-    startRequestLog(deps.logger, req, res);
+    startRequestLog(deps.logger, req, res, addressOf(req));
     if (applyCors(allowedOrigins, req, res)) return;
     const call = lane?.match(req);
     if (!lane || !call) {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -47,8 +48,44 @@ const schema = z.object({
     .min(0.01)
     .max(24 * 365)
     .default(24 * 7),
-  /** Set when behind a reverse proxy, so client addresses come from X-Forwarded-For. */
-  TRUST_PROXY: flag,
+  /**
+   * Which X-Forwarded-For hops to believe, as Express's `trust proxy` takes
+   * them: `false` (none, the default), a hop count (`1` behind one proxy), or
+   * proxy addresses and subnets (`10.0.0.1, loopback`). Never "everything":
+   * `true` would let any client pick its address and dodge the rate limits.
+   */
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default('false')
+    .transform((value, ctx) => {
+      if (value === 'false' || value === '' || value === '0') return false as const;
+      if (value === 'true') {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'true would trust an X-Forwarded-For any client can write; give the number of proxies in front (e.g. 1) or their addresses (e.g. 10.0.0.1, loopback)',
+        });
+        return z.NEVER;
+      }
+      if (/^\d+$/.test(value)) return Number(value);
+      const list = value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
+      const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+      const bad = list.filter((part) => !named.has(part) && !isIP(part.split('/')[0] ?? ''));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be false, a hop count or proxy addresses/subnets; not ${bad.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return list;
+    }),
+  /** Open (pending) orders one customer may hold; more → TOO_MANY_REQUESTS. */
+  MAX_PENDING_ORDERS: z.coerce.number().int().min(1).default(5),
   /** The storefront build to serve; default apps/web/dist beside this server; `none` serves none. */
   WEB_DIST_DIR: z.string().min(1).optional(),
 });

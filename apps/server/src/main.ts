@@ -29,7 +29,10 @@ const listener = createRequestListener({
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   maxBatchSize: config.MAX_BATCH_SIZE,
   authRateLimitPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
-  settings: { sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000 },
+  settings: {
+    sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000,
+    maxPendingOrders: config.MAX_PENDING_ORDERS,
+  },
   trustProxy: config.TRUST_PROXY,
   // src/main.ts and dist/main.mjs both sit two levels below apps/.
   ...(config.WEB_DIST_DIR === 'none'

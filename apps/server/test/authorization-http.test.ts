@@ -247,7 +247,7 @@ const matrix: Row[] = [
     procedure: 'users.deleteMe',
     expected: expectedAccess['users.deleteMe'],
     throwaway: true,
-    arrange: async (c) => () => c.users.deleteMe.mutate(),
+    arrange: async (c) => () => c.users.deleteMe.mutate({ password }),
   },
 ];
 
@@ -372,7 +372,7 @@ describe('credentials that are not a live session are UNAUTHORIZED', () => {
 
   test('the token of a deleted account (after users.deleteMe)', async () => {
     const { client } = await register('deleting');
-    expect(await client.users.deleteMe.mutate()).toEqual({ deleted: true });
+    expect(await client.users.deleteMe.mutate({ password })).toEqual({ deleted: true });
     expect(await codeOf(client.auth.me.query())).toBe('UNAUTHORIZED');
     expect(await codeOf(placeOrder(client))).toBe('UNAUTHORIZED');
   });

@@ -16,13 +16,22 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Starts the real request handler on 127.0.0.1 with an ephemeral port. */
+/**
+ * Starts the real request handler on 127.0.0.1 with an ephemeral port. The
+ * suites drive customers through more open orders than production allows
+ * (`MAX_PENDING_ORDERS`), so the cap is raised unless a test sets it.
+ */
 export async function startApp(
   db: Kysely<DB>,
   options: Partial<Omit<AppDeps, 'db' | 'logger'>> = {},
 ): Promise<RunningApp> {
   const server: Server = createServer(
-    createRequestListener({ db, logger: pino({ level: 'silent' }), ...options }),
+    createRequestListener({
+      db,
+      logger: pino({ level: 'silent' }),
+      ...options,
+      settings: { maxPendingOrders: 100_000, ...options.settings },
+    }),
   ).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

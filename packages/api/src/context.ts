@@ -1,13 +1,23 @@
 import type { DB } from '@keel/db';
 import type { Kysely } from 'kysely';
+import { type LoginThrottle, noLoginThrottle } from './login-throttle';
 
 /** Settings procedures need; the server fills them from its config. */
 export interface ApiSettings {
   /** How long a session lives after login. */
   sessionTtlMs: number;
+  /**
+   * Unpaid (`pending`) orders one customer may hold at once, so nobody can
+   * take a shop's whole stock with orders they never pay. Loads and
+   * benchmarks raise it, as they raise the sign-in rate limit.
+   */
+  maxPendingOrders: number;
 }
 
-export const defaultApiSettings: ApiSettings = { sessionTtlMs: 7 * 24 * 3600 * 1000 };
+export const defaultApiSettings: ApiSettings = {
+  sessionTtlMs: 7 * 24 * 3600 * 1000,
+  maxPendingOrders: 5,
+};
 
 /** What every procedure can reach. Tests build it directly, without HTTP. */
 export interface Context {
@@ -19,6 +29,8 @@ export interface Context {
   clientAddress: string | null;
   /** Returns false when `key` has used up its attempts (login/register rate limit). */
   allowAttempt: (key: string) => boolean;
+  /** Failed sign-ins per account, whatever the address. */
+  loginThrottle: LoginThrottle;
 }
 
 /**
@@ -36,6 +48,7 @@ export function createInnerContext(deps: {
   settings?: Partial<ApiSettings>;
   clientAddress?: string | null;
   allowAttempt?: (key: string) => boolean;
+  loginThrottle?: LoginThrottle;
 }): Context {
   return {
     db: deps.db,
@@ -43,12 +56,17 @@ export function createInnerContext(deps: {
     settings: { ...defaultApiSettings, ...deps.settings },
     clientAddress: deps.clientAddress ?? null,
     allowAttempt: deps.allowAttempt ?? (() => true),
+    loginThrottle: deps.loginThrottle ?? noLoginThrottle,
   };
 }
 
-/** Reads the token from an `Authorization: Bearer …` header value. */
+/**
+ * Reads the token from an `Authorization: Bearer …` header value. The scheme
+ * is case-insensitive (`bearer`, `BEARER`), as HTTP's authentication schemes
+ * are; the token itself is compared exactly.
+ */
 export function bearerToken(header: string | undefined): string | null {
   if (!header) return null;
-  const match = /^Bearer ([A-Za-z0-9_-]{20,200})$/.exec(header.trim());
+  const match = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_-]{20,200})$/.exec(header.trim());
   return match?.[1] ?? null;
 }

@@ -14,7 +14,12 @@ export type ErrorDetail =
   | { reason: 'OUT_OF_STOCK'; productId: string; available: number };
 
 /** The API code each kind of domain error becomes. */
-export type DomainErrorCode = 'BAD_REQUEST' | 'UNAUTHORIZED' | 'NOT_FOUND' | 'CONFLICT';
+export type DomainErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'TOO_MANY_REQUESTS';
 
 /** A refusal the domain decided on: never a bug, never a 500. */
 export abstract class DomainError extends Error {
@@ -54,6 +59,12 @@ export class OutOfStock extends Conflict {
 export class InvalidRequest extends DomainError {
   readonly code = 'BAD_REQUEST';
   override name = 'InvalidRequest';
+}
+
+/** A limit that protects the shop (failed sign-ins, open orders) has been reached. */
+export class TooManyRequests extends DomainError {
+  readonly code = 'TOO_MANY_REQUESTS';
+  override name = 'TooManyRequests';
 }
 
 /** A bearer token the server no longer accepts. */

@@ -14,8 +14,15 @@ export {
   NotFound,
   OutOfStock,
   TokenRejected,
+  TooManyRequests,
 } from './domain-errors';
 export { toTRPCError } from './errors';
+export {
+  createLoginThrottle,
+  type LoginThrottle,
+  type LoginThrottleOptions,
+  noLoginThrottle,
+} from './login-throttle';
 export { decodeCursor, encodeCursor, type KeysetSort } from './pagination';
 export type { Order, OrderItem } from './queries/orders';
 export { type Product, productSorts } from './queries/products';

@@ -1,4 +1,5 @@
 // Shared input shapes: ids, money, currency, emails, passwords.
+import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 
 /** A UUID, lower-cased: PostgreSQL returns ids in lower case, so comparisons in code match. */
@@ -27,11 +28,88 @@ export function isWellFormed(value: string): boolean {
 }
 export const wellFormed = { error: 'must not contain unpaired surrogates (invalid Unicode)' };
 
+/**
+ * Twelve-character passwords people pick most often (lower case; compared
+ * case-insensitively). A short local list: no network, nothing to update.
+ */
+const commonPasswords = new Set([
+  '123456789012',
+  '1234567890123',
+  '12345678901234',
+  '111111111111',
+  '000000000000',
+  'password1234',
+  'password12345',
+  'password123456',
+  'password!234',
+  'passwordpassword',
+  'p@ssword1234',
+  'p@ssw0rd1234',
+  'qwerty123456',
+  'qwertyuiop12',
+  'qwertyuiopasdf',
+  '1q2w3e4r5t6y',
+  'zaq12wsxcde3',
+  'abcdefghijkl',
+  'abc123abc123',
+  'iloveyou1234',
+  'letmein12345',
+  'welcome12345',
+  'admin1234567',
+  'administrator',
+  'football1234',
+  'baseball1234',
+  'princess1234',
+  'sunshine1234',
+  'monkey123456',
+  'dragon123456',
+  'trustno1trustno1',
+  'changeme1234',
+  'masterkey123',
+  'superman1234',
+  'starwars1234',
+]);
+
+/**
+ * Why a password is too easy to guess, or null. Plain rules a person
+ * understands: not one of the most common passwords, more than a few
+ * different characters, and not built from the account's email.
+ */
+export function weakPasswordReason(value: string, email?: string): string | null {
+  const lower = value.toLowerCase();
+  if (commonPasswords.has(lower)) return 'is one of the most common passwords; choose another';
+  if (new Set(lower).size < 5) return 'must use at least 5 different characters';
+  return email ? passwordEmailReason(value, email) : null;
+}
+
+/**
+ * 'must not be your email address' when the password holds the whole
+ * address, or is its name part with only digits or symbols added
+ * (`margarethe2026!`).
+ */
+export function passwordEmailReason(value: string, email: string): string | null {
+  const lower = value.toLowerCase();
+  const address = email.trim().toLowerCase();
+  const local = address.split('@')[0] ?? '';
+  if (!address.includes('@')) return null; // not an address: the email field says so
+  const stem = (text: string) => text.replace(/[^\p{L}]+$/u, '');
+  return lower.includes(address) || (local.length >= 3 && stem(lower) === stem(local))
+    ? 'must not be your email address or its name with digits added'
+    : null;
+}
+
 export const password = z
   .string()
   .min(12, { error: 'must be at least 12 characters' })
   .max(200, { error: 'must be at most 200 characters' })
-  .refine(isWellFormed, wellFormed);
+  .refine(isWellFormed, wellFormed)
+  .superRefine((value, ctx) => {
+    const reason = weakPasswordReason(value);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+
+/** Control characters (C0, DEL, C1) and the bidirectional overrides and isolates. */
+const controlOrBidi = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
 
 export const displayName = z
   .string()
@@ -39,7 +117,28 @@ export const displayName = z
   .min(1, { error: 'must not be empty' })
   .max(100, { error: 'must be at most 100 characters' })
   .refine(isWellFormed, wellFormed)
-  .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' });
+  .refine((value) => !controlOrBidi.test(value), {
+    error: 'must not contain control characters or bidirectional overrides',
+  })
+  // One canonical form, so "é" typed two ways is the same name.
+  .transform((value) => value.normalize('NFC'));
+
+/**
+ * A BAD_REQUEST on one input field, shaped like zod's so forms show it
+ * beside the field (`keelFieldErrors`).
+ */
+export function fieldError(field: string, message: string): TRPCError {
+  // Made by zod itself: a hand-built ZodError is not an Error, and tRPC would drop it.
+  const refused = z
+    .object({})
+    .superRefine((_, ctx) => ctx.addIssue({ code: 'custom', path: [field], message }))
+    .safeParse({});
+  return new TRPCError({
+    code: 'BAD_REQUEST',
+    message: `invalid input: ${field}: ${message}`,
+    cause: refused.error,
+  });
+}
 
 /** Rejects text containing NUL, which PostgreSQL cannot store in text columns, or invalid Unicode. */
 export function text(min: number, max: number) {

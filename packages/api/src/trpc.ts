@@ -12,10 +12,28 @@ const t = initTRPC.context<Context>().create({
   // Stack traces never go over the wire, in any environment; the server logs them.
   isDev: false,
   errorFormatter({ shape, error }) {
-    const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
-    return { ...shape, data: { ...shape.data, zodError, detail: errorDetail(error.cause) } };
+    const invalid = error.cause instanceof ZodError ? error.cause : null;
+    return {
+      ...shape,
+      // zod's own message is its issues as JSON; a person reads a sentence.
+      message: invalid ? describeInvalidInput(invalid) : shape.message,
+      data: {
+        ...shape.data,
+        zodError: invalid ? z.flattenError(invalid) : null,
+        detail: errorDetail(error.cause),
+      },
+    };
   },
 });
+
+/** `invalid input: limit: Too big: expected number to be <=100; sort: Invalid option: …` */
+export function describeInvalidInput(error: ZodError): string {
+  const parts = error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join('.') || 'input'}: ${issue.message}`);
+  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
+  return `invalid input: ${parts.join('; ')}${more}`;
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

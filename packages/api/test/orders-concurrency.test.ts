@@ -31,7 +31,9 @@ async function register(displayName: string) {
     password: 'a-long-password',
     displayName,
   });
-  return { user, caller: createCaller(createInnerContext({ db: testDb.db, token })) };
+  // Load: more open orders than a customer may normally hold.
+  const settings = { maxPendingOrders: 100_000 };
+  return { user, caller: createCaller(createInnerContext({ db: testDb.db, token, settings })) };
 }
 
 const customers = await Promise.all(

@@ -19,6 +19,7 @@ afterAll(async () => {
   await testDb.destroy();
 });
 const anonymous = createCaller(createInnerContext({ db: testDb.db }));
+const settings = { maxPendingOrders: 1_000 };
 
 /** The one session lookup (and its occasional touch) every authenticated call makes. */
 function isSessionLookup(statement: string): boolean {
@@ -41,8 +42,8 @@ async function register(displayName: string) {
   return {
     user,
     // Orders are set up on the uncounted pool; the calls under test go through `counted`.
-    setup: createCaller(createInnerContext({ db: testDb.db, token })),
-    caller: createCaller(createInnerContext({ db: counted, token })),
+    setup: createCaller(createInnerContext({ db: testDb.db, token, settings })),
+    caller: createCaller(createInnerContext({ db: counted, token, settings })),
   };
 }
 

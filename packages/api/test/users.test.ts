@@ -76,7 +76,10 @@ describe('users.updateMe', () => {
     const third = await anonymous.auth.login({ email, password });
     const newPassword = 'a-brand-new-password';
 
-    const updated = await caller.users.updateMe({ password: newPassword });
+    const updated = await caller.users.updateMe({
+      password: newPassword,
+      currentPassword: password,
+    });
     expect(Object.keys(updated).sort()).toEqual(publicUserKeys);
 
     expect((await caller.auth.me()).id).toBe(user.id);
@@ -109,7 +112,7 @@ describe('users.deleteMe', () => {
     const { caller, user, email, token } = await register('leaver');
     const other = await anonymous.auth.login({ email, password });
 
-    expect(await caller.users.deleteMe()).toEqual({ deleted: true });
+    expect(await caller.users.deleteMe({ password })).toEqual({ deleted: true });
 
     const row = await db
       .selectFrom('users')
@@ -127,7 +130,7 @@ describe('users.deleteMe', () => {
 
     expect(await codeOf(asUser(token).auth.me())).toBe('UNAUTHORIZED');
     expect(await codeOf(asUser(other.token).auth.me())).toBe('UNAUTHORIZED');
-    expect(await codeOf(asUser(token).users.deleteMe())).toBe('UNAUTHORIZED');
+    expect(await codeOf(asUser(token).users.deleteMe({ password }))).toBe('UNAUTHORIZED');
     expect(await codeOf(anonymous.auth.login({ email, password }))).toBe('UNAUTHORIZED');
 
     const again = await anonymous.auth.register({ email, password, displayName: 'Returner' });
@@ -142,7 +145,7 @@ describe('users.list', () => {
   test('an admin pages through every live user exactly once, newest first, with limit 2', async () => {
     for (let i = 0; i < 3; i += 1) await register(`listed${i}`);
     const gone = await register('gone');
-    await gone.caller.users.deleteMe();
+    await gone.caller.users.deleteMe({ password });
 
     const expected = await db
       .selectFrom('users')

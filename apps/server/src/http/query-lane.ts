@@ -21,7 +21,7 @@ export interface QueryLaneOptions {
   router: AppRouter;
   /** The URL prefix tRPC is served under, e.g. `/trpc`. */
   prefix: string;
-  createContext: (req: IncomingMessage) => Context;
+  createContext: (req: IncomingMessage, res: ServerResponse) => Context;
   onError: (error: TRPCError, path: string) => void;
   maxBatchSize: number;
 }
@@ -71,7 +71,7 @@ export function createQueryLane(options: QueryLaneOptions) {
   }
 
   async function serve(call: LaneCall, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ctx = options.createContext(req);
+    const ctx = options.createContext(req, res);
     const json: TRPCResponse[] = await Promise.all(
       call.paths.map(async (path, i) => {
         try {

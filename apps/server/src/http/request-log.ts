@@ -7,6 +7,8 @@ const validRequestId = /^[A-Za-z0-9._-]{1,128}$/;
 /** Per-request state the middlewares share. */
 export interface RequestState {
   requestId: string;
+  /** The caller's address as the rate limits see it (X-Forwarded-For only from trusted proxies). */
+  clientAddress: string | null;
   /** A logger bound to the request id (created on first use: most requests never need one). */
   readonly log: Logger;
 }
@@ -22,6 +24,7 @@ export function startRequestLog(
   logger: Logger,
   req: IncomingMessage,
   res: ServerResponse,
+  clientAddress: string | null = null,
 ): RequestState {
   const incoming = req.headers['x-request-id'];
   const requestId =
@@ -29,6 +32,7 @@ export function startRequestLog(
   let child: Logger | undefined;
   const state: RequestState = {
     requestId,
+    clientAddress,
     get log() {
       child ??= logger.child({ requestId });
       return child;

@@ -7,7 +7,7 @@ import {
   type Transaction,
 } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { Conflict, InvalidRequest, NotFound, OutOfStock } from '../domain-errors';
+import { Conflict, InvalidRequest, NotFound, OutOfStock, TooManyRequests } from '../domain-errors';
 import { type KeysetSort, type Page, paginate } from '../pagination';
 import { type RetryObserver, RetryTransaction, withRetry } from '../retry';
 
@@ -151,13 +151,35 @@ export async function placeOrder(
   userId: string,
   idempotencyKey: string,
   lines: OrderLine[],
+  maxPendingOrders = Number.POSITIVE_INFINITY,
   observer?: RetryObserver,
 ): Promise<{ order: Order; replayed: boolean }> {
   return withRetry(
     () =>
       db.transaction().execute(async (trx) => {
+        // Lock the customer's row first, so their orders are placed one at a
+        // time and the cap cannot be raced; count in a statement of its own,
+        // which (READ COMMITTED) sees every order committed before the lock.
+        await trx
+          .selectFrom('users')
+          .select('id')
+          .where('id', '=', userId)
+          .forNoKeyUpdate()
+          .executeTakeFirstOrThrow();
+        const { pending } = await trx
+          .selectFrom('orders')
+          .select((eb) => eb.fn.countAll<number>().as('pending'))
+          .where('user_id', '=', userId)
+          .where('status', '=', 'pending')
+          .where('deleted_at', 'is', null)
+          .executeTakeFirstOrThrow();
         if (await keyTaken(trx, userId, idempotencyKey))
           return replay(trx, userId, idempotencyKey, lines);
+        if (pending >= maxPendingOrders) {
+          throw new TooManyRequests(
+            `you have ${pending} unpaid orders; pay or cancel one before placing another`,
+          );
+        }
 
         const wanted = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1));
         const products = await trx

@@ -32,7 +32,13 @@ function scopeOf(user: { id: string; role: string }): OrderScope {
 
 export const ordersRouter = router({
   place: userProcedure.input(placeInput).mutation(async ({ ctx, input }) => {
-    const { order } = await placeOrder(ctx.db, ctx.user.id, input.idempotencyKey, input.items);
+    const { order } = await placeOrder(
+      ctx.db,
+      ctx.user.id,
+      input.idempotencyKey,
+      input.items,
+      ctx.settings.maxPendingOrders,
+    );
     return order;
   }),
 

@@ -1,11 +1,46 @@
-import { hashPassword } from '@keel/db';
+import { hashPassword, verifyPassword } from '@keel/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import type { Context } from '../context';
 import { pageInput } from '../pagination';
-import { revokeUserSessions } from '../queries/sessions';
-import { listUsers, softDeleteUser, updateUser } from '../queries/users';
-import { displayName, password } from '../shapes';
+import { type AuthenticatedUser, revokeUserSessions } from '../queries/sessions';
+import { findLoginUser, listUsers, softDeleteUser, updateUser } from '../queries/users';
+import {
+  displayName,
+  fieldError,
+  isWellFormed,
+  password,
+  weakPasswordReason,
+  wellFormed,
+} from '../shapes';
 import { adminProcedure, router, userProcedure } from '../trpc';
+import { tooManyFailures } from './auth';
+
+/** What a sensitive change asks for: the account's password, checked as at login. */
+const secret = z
+  .string()
+  .min(1, { error: 'is required' })
+  .max(200)
+  .refine(isWellFormed, wellFormed);
+
+/**
+ * Re-authentication for a sensitive change. A wrong password is a field
+ * error on `field` (not UNAUTHORIZED, which would sign the frontend out) and
+ * counts toward the account's sign-in throttle.
+ */
+async function confirmPassword(
+  ctx: { db: Context['db']; loginThrottle: Context['loginThrottle']; user: AuthenticatedUser },
+  given: string,
+  field: string,
+): Promise<void> {
+  const wait = ctx.loginThrottle.waitMs(ctx.user.email);
+  if (wait > 0) throw tooManyFailures(wait);
+  const account = await findLoginUser(ctx.db, ctx.user.email);
+  if (!account || !(await verifyPassword(given, account.passwordHash))) {
+    ctx.loginThrottle.failed(ctx.user.email);
+    throw fieldError(field, 'is not your current password');
+  }
+}
 
 export const usersRouter = router({
   list: adminProcedure
@@ -15,12 +50,25 @@ export const usersRouter = router({
   updateMe: userProcedure
     .input(
       z
-        .object({ displayName: displayName.optional(), password: password.optional() })
+        .object({
+          displayName: displayName.optional(),
+          password: password.optional(),
+          currentPassword: secret.optional(),
+        })
         .refine((v) => v.displayName !== undefined || v.password !== undefined, {
           error: 'give displayName, password or both',
+        })
+        .refine((v) => v.password === undefined || v.currentPassword !== undefined, {
+          path: ['currentPassword'],
+          error: 'is required to change the password',
         }),
     )
     .mutation(async ({ ctx, input }) => {
+      if (input.password !== undefined) {
+        await confirmPassword(ctx, input.currentPassword ?? '', 'currentPassword');
+        const reason = weakPasswordReason(input.password, ctx.user.email);
+        if (reason) throw fieldError('password', reason);
+      }
       const passwordHash = input.password ? await hashPassword(input.password) : undefined;
       return ctx.db.transaction().execute(async (trx) => {
         const user = await updateUser(trx, ctx.user.id, {
@@ -34,7 +82,8 @@ export const usersRouter = router({
       });
     }),
 
-  deleteMe: userProcedure.mutation(async ({ ctx }) => {
+  deleteMe: userProcedure.input(z.object({ password: secret })).mutation(async ({ ctx, input }) => {
+    await confirmPassword(ctx, input.password, 'password');
     await ctx.db.transaction().execute(async (trx) => {
       await softDeleteUser(trx, ctx.user.id);
       await revokeUserSessions(trx, ctx.user.id);

@@ -1,0 +1,74 @@
+// Failed sign-ins counted per account (by email), whatever address they come
+// from: after a few free failures each further one doubles the wait. Unknown
+// emails are throttled exactly like real ones, so the throttle reveals nothing.
+
+/** The throttle procedures consult; the server creates one per process. */
+export interface LoginThrottle {
+  /** Milliseconds this email must still wait before another attempt; 0 when it may try. */
+  waitMs(email: string, now?: number): number;
+  /** Records a failed attempt (wrong password, or a wrong current password). */
+  failed(email: string, now?: number): void;
+  /** A successful sign-in clears the count. */
+  succeeded(email: string): void;
+}
+
+export interface LoginThrottleOptions {
+  /** Failures allowed before any wait. Default 5. */
+  freeFailures?: number;
+  /** The first wait; each further failure doubles it. Default 1 s. */
+  baseDelayMs?: number;
+  /** The longest wait. Default 15 minutes. */
+  maxDelayMs?: number;
+}
+
+/**
+ * An in-memory throttle for one process.
+ *
+ * @example
+ * ```ts
+ * const throttle = createLoginThrottle({ freeFailures: 5 });
+ * if (throttle.waitMs(email) > 0) refuse();
+ * ```
+ */
+export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginThrottle {
+  const freeFailures = options.freeFailures ?? 5;
+  const baseDelayMs = options.baseDelayMs ?? 1_000;
+  const maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
+  const accounts = new Map<
+    string,
+    { failures: number; blockedUntil: number; lastFailure: number }
+  >();
+  let lastSweep = 0;
+  const key = (email: string) => email.trim().toLowerCase();
+  return {
+    waitMs(email, now = Date.now()) {
+      const account = accounts.get(key(email));
+      return account ? Math.max(0, account.blockedUntil - now) : 0;
+    },
+    failed(email, now = Date.now()) {
+      if (now - lastSweep > maxDelayMs) {
+        for (const [k, a] of accounts) if (now - a.lastFailure > maxDelayMs) accounts.delete(k);
+        lastSweep = now;
+      }
+      const k = key(email);
+      const account = accounts.get(k) ?? { failures: 0, blockedUntil: 0, lastFailure: now };
+      account.failures += 1;
+      account.lastFailure = now;
+      if (account.failures > freeFailures) {
+        const delay = baseDelayMs * 2 ** (account.failures - freeFailures - 1);
+        account.blockedUntil = now + Math.min(maxDelayMs, delay);
+      }
+      accounts.set(k, account);
+    },
+    succeeded(email) {
+      accounts.delete(key(email));
+    },
+  };
+}
+
+/** A throttle that never waits: the default for contexts tests build by hand. */
+export const noLoginThrottle: LoginThrottle = {
+  waitMs: () => 0,
+  failed: () => {},
+  succeeded: () => {},
+};
