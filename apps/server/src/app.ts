@@ -30,6 +30,8 @@ export interface AppDeps {
   bodyLimitBytes?: number;
   maxBatchSize?: number;
   authRateLimitPerMinute?: number;
+  /** Reads (query calls) per client address per minute. Default 600. */
+  readRateLimitPerMinute?: number;
   settings?: Partial<ApiSettings>;
   /** Which X-Forwarded-For hops to believe: false, a hop count, or proxy addresses (never `true`). */
   trustProxy?: TrustProxy;
@@ -43,6 +45,7 @@ function contextFactory(deps: AppDeps) {
   const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
   // Per account, in this process (several instances each keep their own).
   const loginThrottle = createLoginThrottle();
+  const allowRead = createRateLimiter(deps.readRateLimitPerMinute ?? 600);
   return (req: IncomingMessage, clientAddress: string | null) =>
     createInnerContext({
       db: deps.db,
@@ -50,6 +53,7 @@ function contextFactory(deps: AppDeps) {
       clientAddress,
       allowAttempt,
       loginThrottle,
+      allowRead,
       ...(deps.settings ? { settings: deps.settings } : {}),
     });
 }

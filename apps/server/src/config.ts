@@ -43,6 +43,10 @@ const schema = z.object({
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(20),
   /** auth.login / auth.register calls per client address per minute. */
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  /** Query calls (each call of a batch counts) per client address per minute. */
+  READ_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Text searches one HTTP request (a batch) may carry. */
+  MAX_SEARCHES_PER_REQUEST: z.coerce.number().int().min(1).max(100).default(4),
   SESSION_TTL_HOURS: z.coerce
     .number()
     .min(0.01)

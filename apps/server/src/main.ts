@@ -29,9 +29,11 @@ const listener = createRequestListener({
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   maxBatchSize: config.MAX_BATCH_SIZE,
   authRateLimitPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
+  readRateLimitPerMinute: config.READ_RATE_LIMIT_PER_MINUTE,
   settings: {
     sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000,
     maxPendingOrders: config.MAX_PENDING_ORDERS,
+    maxSearchesPerRequest: config.MAX_SEARCHES_PER_REQUEST,
   },
   trustProxy: config.TRUST_PROXY,
   // src/main.ts and dist/main.mjs both sit two levels below apps/.

@@ -2,6 +2,7 @@
 // forged X-Forwarded-For, TRUST_PROXY never means "trust everything", the
 // bearer scheme is case-insensitive, and open orders per customer are capped.
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { keelErrorCode } from '@keel/client';
 import { createTestDatabase } from '@keel/platform/testing';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -78,6 +79,35 @@ describe('TRUST_PROXY', () => {
     expect(await login(behindOneProxy.url, '192.0.2.11')).toBe(401);
   });
 });
+
+describe('reads per address', () => {
+  test('past READ_RATE_LIMIT_PER_MINUTE an address gets 429, and another address is still served', async () => {
+    const limited = await startApp(testDb.db, { readRateLimitPerMinute: 5 });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 7; i += 1) statuses.push(await getFrom(limited.url, '127.0.0.1'));
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      expect(await getFrom(limited.url, '127.0.0.2')).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+/** GET a one-call batch of products.list from a chosen loopback source address. */
+function getFrom(url: string, localAddress: string): Promise<number> {
+  const target = new URL(
+    `${url}/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: { limit: 1 } } }))}`,
+  );
+  return new Promise((resolve, reject) => {
+    const req = request(target, { localAddress, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('the bearer scheme', () => {
   test('is accepted in any case, as HTTP authentication schemes are', async () => {

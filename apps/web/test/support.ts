@@ -101,6 +101,7 @@ export async function openShop(): Promise<Shop> {
       logger: pino({ level: 'silent' }),
       webRoot: webDist,
       authRateLimitPerMinute: 1_000,
+      readRateLimitPerMinute: 100_000,
     }),
   ).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

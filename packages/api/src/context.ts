@@ -12,11 +12,18 @@ export interface ApiSettings {
    * benchmarks raise it, as they raise the sign-in rate limit.
    */
   maxPendingOrders: number;
+  /**
+   * Text searches one HTTP request may carry (a batch shares one context):
+   * each search scans the trigram index, so a batch of them is a cheap way
+   * to make the database work hard.
+   */
+  maxSearchesPerRequest: number;
 }
 
 export const defaultApiSettings: ApiSettings = {
   sessionTtlMs: 7 * 24 * 3600 * 1000,
   maxPendingOrders: 5,
+  maxSearchesPerRequest: 4,
 };
 
 /** What every procedure can reach. Tests build it directly, without HTTP. */
@@ -31,6 +38,10 @@ export interface Context {
   allowAttempt: (key: string) => boolean;
   /** Failed sign-ins per account, whatever the address. */
   loginThrottle: LoginThrottle;
+  /** Returns false when this address has used up its reads for the minute. */
+  allowRead: (address: string) => boolean;
+  /** What this one HTTP request (a whole batch) has spent; see `maxSearchesPerRequest`. */
+  spent: { searches: number };
 }
 
 /**
@@ -49,6 +60,7 @@ export function createInnerContext(deps: {
   clientAddress?: string | null;
   allowAttempt?: (key: string) => boolean;
   loginThrottle?: LoginThrottle;
+  allowRead?: (address: string) => boolean;
 }): Context {
   return {
     db: deps.db,
@@ -57,6 +69,8 @@ export function createInnerContext(deps: {
     clientAddress: deps.clientAddress ?? null,
     allowAttempt: deps.allowAttempt ?? (() => true),
     loginThrottle: deps.loginThrottle ?? noLoginThrottle,
+    allowRead: deps.allowRead ?? (() => true),
+    spent: { searches: 0 },
   };
 }
 

@@ -48,7 +48,21 @@ const mapDatabaseErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapDatabaseErrors);
+/**
+ * Reads (queries) per client address, counted per call (a batch of 20 is
+ * 20): generous for a person, a ceiling for a scraper or a flood.
+ */
+const limitReads = t.middleware(({ ctx, type, next }) => {
+  if (type === 'query' && !ctx.allowRead(ctx.clientAddress ?? 'unknown')) {
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: 'too many requests from this address; slow down and retry in a minute',
+    });
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(limitReads).use(mapDatabaseErrors);
 
 const signInFirst = () =>
   new TRPCError({

@@ -249,3 +249,26 @@ describe('the bearer scheme', () => {
     expect(bearerToken(`Bearer${token}`)).toBeNull();
   });
 });
+
+describe('search cannot be turned into a table scan', () => {
+  test.each([['ab'], ['%%%_'], ['a_%'], ['  x  ']])(
+    'a search of %j is BAD_REQUEST before any SQL',
+    async (search) => {
+      const { anonymous } = callers();
+      const error = await failure(anonymous.products.list({ search }));
+      expect(shaped(error)).toEqual({ code: 'BAD_REQUEST', fields: ['search'] });
+      expect(error.message).toContain('must hold at least 3 letters or digits');
+    },
+  );
+
+  test('one request carries at most 4 searches; the fifth is TOO_MANY_REQUESTS', async () => {
+    // One context is one HTTP request (a batch shares it).
+    const caller = createCaller(createInnerContext({ db }));
+    const results = await Promise.allSettled(
+      ['lamp', 'desk', 'mug', 'tent', 'kettle'].map((search) => caller.products.list({ search })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect((refused?.reason as TRPCError | undefined)?.code).toBe('TOO_MANY_REQUESTS');
+  });
+});

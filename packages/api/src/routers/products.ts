@@ -38,7 +38,12 @@ export const productsRouter = router({
         .object({
           ...pageInput,
           sort: z.enum(['newest', 'price_asc', 'price_desc', 'name']).default('newest'),
-          search: text(1, 200).optional(),
+          search: text(1, 200)
+            .refine((value) => (value.match(/[\p{L}\p{N}]/gu)?.length ?? 0) >= 3, {
+              // Shorter ones cannot use the trigram index: each would scan the table.
+              error: 'must hold at least 3 letters or digits',
+            })
+            .optional(),
           minPriceCents: cents.optional(),
           maxPriceCents: cents.optional(),
           includeInactive: z.boolean().default(false),
@@ -48,6 +53,15 @@ export const productsRouter = router({
     .query(({ ctx, input }) => {
       if (input.includeInactive && ctx.user?.role !== 'admin') {
         throw new TRPCError({ code: 'FORBIDDEN', message: 'includeInactive is for admins only' });
+      }
+      if (input.search !== undefined) {
+        ctx.spent.searches += 1;
+        if (ctx.spent.searches > ctx.settings.maxSearchesPerRequest) {
+          throw new TRPCError({
+            code: 'TOO_MANY_REQUESTS',
+            message: `at most ${ctx.settings.maxSearchesPerRequest} searches per request; send the others separately`,
+          });
+        }
       }
       return listProducts(ctx.db, input, input);
     }),

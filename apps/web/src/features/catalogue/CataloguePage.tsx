@@ -17,6 +17,11 @@ const sorts: { value: Sort; label: string }[] = [
 ];
 export const pageSize = 24;
 
+/** Letters and digits in a search: what the server's index can match on. */
+function searchableLength(value: string): number {
+  return value.match(/[\p{L}\p{N}]/gu)?.length ?? 0;
+}
+
 function isSort(value: string | null): value is Sort {
   return sorts.some((s) => s.value === value);
 }
@@ -164,10 +169,13 @@ const fromCents = (cents: number | undefined) => (cents === undefined ? '' : Str
 
 function Filters({ view, update }: FiltersProps) {
   const [search, setSearch] = useState(view.search ?? '');
+  // The server searches only with 3 letters or digits (shorter ones cannot use its index).
+  const searchable = searchableLength(search) >= 3;
+  const wanted = searchable ? search.trim() : '';
   // Typing updates the URL (and the list) after a short pause.
   useEffect(() => {
     const timer = setTimeout(() => {
-      if ((view.search ?? '') !== search.trim()) update({ search: search.trim() || undefined });
+      if ((view.search ?? '') !== wanted) update({ search: wanted || undefined });
     }, 300);
     return () => clearTimeout(timer);
   });
@@ -182,8 +190,12 @@ function Filters({ view, update }: FiltersProps) {
             type="search"
             value={search}
             maxLength={200}
+            aria-describedby="search-hint"
             onChange={(event) => setSearch(event.target.value)}
           />
+          <p id="search-hint" className="hint">
+            {search.trim() !== '' && !searchable ? 'Type at least 3 letters or digits.' : '\u00a0'}
+          </p>
         </div>
         <div className="field">
           <label htmlFor="sort">Sort by</label>
