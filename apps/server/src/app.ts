@@ -14,6 +14,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { clientAddressOf, type TrustProxy } from './http/client-address';
 import { applyCors, corsOriginSet } from './http/cors';
+import { createOutageLog, type OutageLog } from './http/outage-log';
 import { createQueryLane } from './http/query-lane';
 import { createRateLimiter } from './http/rate-limit';
 import { requestState, startRequestLog } from './http/request-log';
@@ -58,7 +59,13 @@ function contextFactory(deps: AppDeps) {
     });
 }
 
-function logProcedureError(log: Logger, error: TRPCError, path: string | undefined): void {
+function logProcedureError(
+  log: Logger,
+  error: TRPCError,
+  path: string | undefined,
+  outage: OutageLog,
+): void {
+  if (error.code === 'SERVICE_UNAVAILABLE') outage.unavailable(error.cause ?? error);
   if (error.code === 'INTERNAL_SERVER_ERROR')
     log.error({ err: error.cause ?? error, path }, 'procedure failed');
   else log.debug({ code: error.code, path, message: error.message }, 'procedure refused');
@@ -70,7 +77,11 @@ function logProcedureError(log: Logger, error: TRPCError, path: string | undefin
  * build. Headers, request ids, logging and CORS are not here: the pipeline
  * (`createRequestListener`) has applied them once before a request arrives.
  */
-function createRoutes(deps: AppDeps, createContext: ReturnType<typeof contextFactory>): Express {
+function createRoutes(
+  deps: AppDeps,
+  createContext: ReturnType<typeof contextFactory>,
+  outage: OutageLog,
+): Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -91,7 +102,12 @@ function createRoutes(deps: AppDeps, createContext: ReturnType<typeof contextFac
       maxBatchSize: deps.maxBatchSize ?? 20,
       createContext: ({ req, res }) => createContext(req, requestState(res)?.clientAddress ?? null),
       onError: ({ error, path, req }) =>
-        logProcedureError((req.res && requestState(req.res)?.log) || deps.logger, error, path),
+        logProcedureError(
+          (req.res && requestState(req.res)?.log) || deps.logger,
+          error,
+          path,
+          outage,
+        ),
     }),
   );
 
@@ -126,7 +142,8 @@ function createRoutes(deps: AppDeps, createContext: ReturnType<typeof contextFac
  */
 export function createRequestListener(deps: AppDeps): RequestListener {
   const createContext = contextFactory(deps);
-  const routes = createRoutes(deps, createContext);
+  const outage = createOutageLog(deps.logger);
+  const routes = createRoutes(deps, createContext, outage);
   const headers = captureHelmetHeaders();
   const allowedOrigins = corsOriginSet(deps.corsOrigins ?? []);
   const lane =
@@ -136,7 +153,9 @@ export function createRequestListener(deps: AppDeps): RequestListener {
           router: appRouter,
           prefix: '/trpc',
           createContext: (req, res) => createContext(req, requestState(res)?.clientAddress ?? null),
-          onError: (error, path) => logProcedureError(deps.logger, error, path),
+          // The request's own logger: its lines carry the request id.
+          onError: (error, path, res) =>
+            logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
           maxBatchSize: deps.maxBatchSize ?? 20,
         });
   const addressOf = clientAddressOf(deps.trustProxy ?? false);
@@ -144,6 +163,12 @@ export function createRequestListener(deps: AppDeps): RequestListener {
     for (const [name, value] of headers) res.setHeader(name, value);
     startRequestLog(deps.logger, req, res, addressOf(req));
     if (applyCors(allowedOrigins, req, res)) return;
+    // While the database is down, the first answered API call ends the outage.
+    if (outage.down) {
+      res.once('finish', () => {
+        if (res.statusCode === 200 && req.url?.startsWith('/trpc/')) outage.answered();
+      });
+    }
     const call = lane?.match(req);
     if (!lane || !call) {
       routes(req, res);

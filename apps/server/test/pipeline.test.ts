@@ -20,7 +20,7 @@ const origin = 'https://shop.example.com';
 const server = createServer(
   createRequestListener({
     db: testDb.db,
-    logger: pino({ level: 'info' }, sink),
+    logger: pino({ level: 'debug' }, sink),
     corsOrigins: [origin],
   }),
 ).listen(0, '127.0.0.1');
@@ -87,5 +87,35 @@ describe('the one HTTP pipeline', () => {
   test('an origin outside the allowlist gets no CORS headers', async () => {
     const res = await fetch(`${base}/healthz`, { headers: { origin: 'https://evil.example.com' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('headers and logs', () => {
+  test("tRPC's Vary is merged with CORS's Vary: Origin, on the lane and on Express", async () => {
+    for (const [, path, init] of routes.slice(0, 2)) {
+      const res = await fetch(`${base}${path}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), origin },
+      });
+      await res.arrayBuffer();
+      const vary = (res.headers.get('vary') ?? '').toLowerCase();
+      expect(vary, path).toContain('origin');
+      expect(vary, path).toContain('trpc-accept');
+    }
+  });
+
+  test('a failed call on the lane is logged with its request id', async () => {
+    const cursorFailure = `/trpc/orders.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: {} } }))}`;
+    const res = await fetch(`${base}${cursorFailure}`, {
+      headers: {
+        'x-request-id': 'lane-failure-1',
+        authorization: 'Bearer not-a-real-token-at-all-0000',
+      },
+    });
+    await res.arrayBuffer();
+    expect(res.status).toBe(401);
+    await expect
+      .poll(() => lines.filter((l) => l.requestId === 'lane-failure-1').map((l) => l.msg))
+      .toEqual(expect.arrayContaining(['procedure refused', 'request']));
   });
 });

@@ -14,6 +14,7 @@ export function applyCors(
   if (!origin || !allowed.has(origin)) return false;
   res.setHeader('Access-Control-Allow-Origin', origin);
   res.setHeader('Vary', 'Origin');
+  keepVaryOrigin(res);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
   if (req.method !== 'OPTIONS') return false;
   res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
@@ -30,4 +31,23 @@ export function applyCors(
 /** The allowlist as a set of normalised origins. */
 export function corsOriginSet(origins: readonly string[]): ReadonlySet<string> {
   return new Set(origins.map((o) => new URL(o).origin));
+}
+
+/**
+ * tRPC (and the lane) set `Vary: trpc-accept, accept` later in the response;
+ * without this a shared cache would serve one origin's answer to another.
+ * Later `Vary` values are merged into the one CORS set, not written over it.
+ */
+function keepVaryOrigin(res: ServerResponse): void {
+  const setHeader = res.setHeader.bind(res);
+  const merging = (name: string, value: number | string | readonly string[]) => {
+    if (name.toLowerCase() !== 'vary') return setHeader(name, value);
+    const fields = new Map<string, string>();
+    for (const part of [String(res.getHeader('vary') ?? ''), String(value)].join(',').split(',')) {
+      const field = part.trim();
+      if (field) fields.set(field.toLowerCase(), field);
+    }
+    return setHeader(name, [...fields.values()].join(', '));
+  };
+  res.setHeader = merging as typeof res.setHeader;
 }

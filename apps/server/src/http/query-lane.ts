@@ -22,7 +22,7 @@ export interface QueryLaneOptions {
   /** The URL prefix tRPC is served under, e.g. `/trpc`. */
   prefix: string;
   createContext: (req: IncomingMessage, res: ServerResponse) => Context;
-  onError: (error: TRPCError, path: string) => void;
+  onError: (error: TRPCError, path: string, res: ServerResponse) => void;
   maxBatchSize: number;
 }
 
@@ -87,7 +87,7 @@ export function createQueryLane(options: QueryLaneOptions) {
           return { result: { data } };
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);
-          options.onError(error, path);
+          options.onError(error, path, res);
           return {
             error: getErrorShape({
               config,

@@ -194,6 +194,10 @@ function serverSettings(dataDir: string, options: EmbeddedPostgresOptions): stri
     log_filename: 'postgresql-%Y-%m-%d.log',
     log_min_duration_statement: String(options.slowQueryMs ?? 250),
     log_lock_waits: 'on',
+    // The slow-query and error logs record statements, never their bind
+    // parameters (passwords, emails and tokens travel as parameters).
+    log_parameter_max_length: '0',
+    log_parameter_max_length_on_error: '0',
     log_temp_files: '0',
   };
   if (!options.persistent) {
