@@ -20,6 +20,8 @@ const schema = z.object({
   /** Queries slower than this are logged (SQL only, never parameters). */
   SLOW_QUERY_MS: milliseconds.default(200),
   SHUTDOWN_TIMEOUT_MS: milliseconds.default(10_000),
+  /** A request (headers and body) must arrive within this, or it is answered 408. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Comma-separated origins allowed by CORS; empty allows none (same-origin only). */
   CORS_ORIGINS: z

@@ -1,10 +1,11 @@
 // The process entry: config, database pool, HTTP server, graceful shutdown.
 import '@keel/runtime/require-node';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
+import { createKeelServer } from './http/server';
 import { createLogger, flushLogs } from './logger';
 
 function configOrExit() {
@@ -41,7 +42,9 @@ const listener = createRequestListener({
     ? {}
     : { webRoot: config.WEB_DIST_DIR ?? join(import.meta.dirname, '..', '..', 'web', 'dist') }),
 });
-const server: Server = createServer(listener).listen(config.PORT, config.HOST, () => {
+const server: Server = createKeelServer(listener, {
+  requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+}).listen(config.PORT, config.HOST, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   logger.info(
