@@ -39,6 +39,13 @@ async function stop(code: number): Promise<never> {
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+// The API would answer 503 forever without its database: say so and stop.
+target.embedded?.onUnexpectedExit((code, signal) => {
+  console.error(
+    `embedded PostgreSQL stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); pnpm dev stops too, run it again`,
+  );
+  void stop(1);
+});
 
 try {
   const owner = adminDb(target.ownerUrl);

@@ -41,6 +41,8 @@ export interface EmbeddedPostgres {
   url(role: string, password: string, database: string): string;
   /** Fast shutdown; throwaway clusters are removed. Safe to call twice. */
   stop(): Promise<void>;
+  /** Calls `listener` if the server exits without `stop()` (it crashed or was killed). */
+  onUnexpectedExit(listener: (code: number | null, signal: string | null) => void): void;
 }
 
 /**
@@ -285,6 +287,11 @@ function handle(
   running.add(child);
   installExitHook();
   let stopping: Promise<void> | undefined;
+  const unexpected: ((code: number | null, signal: string | null) => void)[] = [];
+  child.once('exit', (code, signal) => {
+    running.delete(child);
+    if (!stopping) for (const listener of unexpected) listener(code, signal);
+  });
   return {
     host: embeddedHost,
     port,
@@ -299,6 +306,9 @@ function handle(
         if (!persistent) await rm(dataDir, { recursive: true, force: true });
       })();
       return stopping;
+    },
+    onUnexpectedExit(listener) {
+      unexpected.push(listener);
     },
   };
 }
