@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import { ownerDb, prepareBenchDatabase, repositoryRoot } from './bench-database';
 import { startServer } from './processes';
 import { pageDepth } from './scenario-depth';
+import { searchFlood } from './scenario-flood';
 import { keelScript, keelServerEnv, listThroughput, sampleCursors } from './scenario-list';
 import { ordersUnderContention } from './scenario-orders';
 import { seedingRate } from './scenario-seed';
@@ -46,6 +47,9 @@ await fixtures.cleanup();
 log('D. orders under contention');
 const orders = await ordersUnderContention(keel.url, owner, superuser, timing, log);
 await keel.stop();
+
+log('G. search flood from one address, catalogue reads from another');
+const flood = await searchFlood(bench, owner, quick ? 5 : 10, log);
 
 log('E. seeding rate vs INSERT … SELECT generate_series');
 const seed = await seedingRate(bench, quick ? 100_000 : 200_000);
@@ -137,6 +141,18 @@ const rows: [string, string, string, boolean | null][] = [
     '',
     null,
   ],
+  [
+    'G. products.byId p99 from 127.0.0.2 under a 16-client search flood from 127.0.0.1, limits on',
+    `${fmt(flood.loadedP99, 1)} ms vs ${fmt(flood.unloadedP99, 1)} ms unloaded = ${fmt(flood.ratio, 2)} × (flood ${fmt(flood.flood.rps)} req/s, ${fmt(flood.flood.refusedShare * 100)} % refused)`,
+    '≤ 2.0 ×',
+    flood.ratio <= 2,
+  ],
+  [
+    'G. the same with the read limits off (contrast)',
+    `${fmt(flood.unprotected.loadedP99, 1)} ms = ${fmt(flood.unprotected.ratio, 2)} × (flood ${fmt(flood.unprotected.floodRps)} req/s)`,
+    '',
+    null,
+  ],
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -159,7 +175,7 @@ await mkdir(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 await writeFile(
   join(resultsDir, `${stamp}.json`),
-  `${JSON.stringify({ machine, timing, list, depth, statements, orders, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
+  `${JSON.stringify({ machine, timing, list, depth, statements, orders, flood, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
 );
 await writeFile(join(resultsDir, `${stamp}.md`), table);
 await writeFile(join(resultsDir, 'latest.md'), table);

@@ -3,6 +3,7 @@ import {
   type ApiSettings,
   appRouter,
   bearerToken,
+  createBulkhead,
   createInnerContext,
   createLoginThrottle,
 } from '@keel/api';
@@ -16,7 +17,7 @@ import { clientAddressOf, type TrustProxy } from './http/client-address';
 import { applyCors, corsOriginSet } from './http/cors';
 import { createOutageLog, type OutageLog } from './http/outage-log';
 import { createQueryLane } from './http/query-lane';
-import { createRateLimiter } from './http/rate-limit';
+import { createRateLimiter, createTokenBucket } from './http/rate-limit';
 import { requestState, startRequestLog } from './http/request-log';
 import { captureHelmetHeaders } from './http/security-headers';
 import { storefront } from './http/storefront';
@@ -33,6 +34,8 @@ export interface AppDeps {
   authRateLimitPerMinute?: number;
   /** Reads (query calls) per client address per minute. Default 600. */
   readRateLimitPerMinute?: number;
+  /** Text searches running at once in this process. Default 2. */
+  maxConcurrentSearches?: number;
   settings?: Partial<ApiSettings>;
   /** Which X-Forwarded-For hops to believe: false, a hop count, or proxy addresses (never `true`). */
   trustProxy?: TrustProxy;
@@ -46,7 +49,11 @@ function contextFactory(deps: AppDeps) {
   const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
   // Per account, in this process (several instances each keep their own).
   const loginThrottle = createLoginThrottle();
-  const allowRead = createRateLimiter(deps.readRateLimitPerMinute ?? 600);
+  // A token bucket: the minute's reads come at a steady rate (10 s of them may be saved up).
+  const readLimiter = createTokenBucket(deps.readRateLimitPerMinute ?? 600);
+  const allowRead = (address: string, cost?: number) => readLimiter(address, undefined, cost);
+  // At most this many searches hold pooled connections at once; plain reads keep the rest.
+  const searches = createBulkhead(deps.maxConcurrentSearches ?? 2, 32);
   return (req: IncomingMessage, clientAddress: string | null) =>
     createInnerContext({
       db: deps.db,
@@ -55,6 +62,7 @@ function contextFactory(deps: AppDeps) {
       allowAttempt,
       loginThrottle,
       allowRead,
+      searches,
       ...(deps.settings ? { settings: deps.settings } : {}),
     });
 }

@@ -47,6 +47,8 @@ const schema = z.object({
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   /** Query calls (each call of a batch counts) per client address per minute. */
   READ_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Text searches running at once in one process; the rest of the pool stays for plain reads. */
+  MAX_CONCURRENT_SEARCHES: z.coerce.number().int().min(1).default(2),
   /** Text searches one HTTP request (a batch) may carry. */
   MAX_SEARCHES_PER_REQUEST: z.coerce.number().int().min(1).max(100).default(4),
   SESSION_TTL_HOURS: z.coerce

@@ -31,6 +31,7 @@ const listener = createRequestListener({
   maxBatchSize: config.MAX_BATCH_SIZE,
   authRateLimitPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
   readRateLimitPerMinute: config.READ_RATE_LIMIT_PER_MINUTE,
+  maxConcurrentSearches: config.MAX_CONCURRENT_SEARCHES,
   settings: {
     sessionTtlMs: config.SESSION_TTL_HOURS * 3600 * 1000,
     maxPendingOrders: config.MAX_PENDING_ORDERS,

@@ -81,13 +81,42 @@ describe('TRUST_PROXY', () => {
 });
 
 describe('reads per address', () => {
-  test('past READ_RATE_LIMIT_PER_MINUTE an address gets 429, and another address is still served', async () => {
-    const limited = await startApp(testDb.db, { readRateLimitPerMinute: 5 });
+  test('past READ_RATE_LIMIT_PER_MINUTE an address gets 429, slowly, and another address is still served', async () => {
+    // 60 a minute: 10 may be saved up, then one a second.
+    const limited = await startApp(testDb.db, {
+      readRateLimitPerMinute: 60,
+      settings: { readRefusalDelayMs: 300 },
+    });
     try {
       const statuses = [];
-      for (let i = 0; i < 7; i += 1) statuses.push(await getFrom(limited.url, '127.0.0.1'));
-      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      for (let i = 0; i < 12; i += 1) statuses.push(await getFrom(limited.url, '127.0.0.1'));
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(200));
+      const started = performance.now();
+      expect(await getFrom(limited.url, '127.0.0.1')).toBe(429);
+      // A refusal is answered slowly, so a flood cannot come straight back.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
       expect(await getFrom(limited.url, '127.0.0.2')).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  test('a search costs 10 reads', async () => {
+    const limited = await startApp(testDb.db, {
+      readRateLimitPerMinute: 60,
+      settings: { readRefusalDelayMs: 10 },
+    });
+    try {
+      const search = async () => {
+        const res = await fetch(
+          `${limited.url}/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: { search: 'hardened' } } }))}`,
+        );
+        await res.arrayBuffer();
+        return res.status;
+      };
+      // The bucket holds 10: one search (10) empties it.
+      expect(await search()).toBe(200);
+      expect(await search()).toBe(429);
     } finally {
       await limited.close();
     }

@@ -1,5 +1,6 @@
 import type { DB } from '@keel/db';
 import type { Kysely } from 'kysely';
+import { type Bulkhead, unlimited } from './bulkhead';
 import { type LoginThrottle, noLoginThrottle } from './login-throttle';
 
 /** Settings procedures need; the server fills them from its config. */
@@ -18,12 +19,18 @@ export interface ApiSettings {
    * to make the database work hard.
    */
   maxSearchesPerRequest: number;
+  /** How long a read refused by the per-address limit waits before its answer. */
+  readRefusalDelayMs: number;
+  /** What one text search costs against the per-address read limit (a plain read costs 1). */
+  searchReadCost: number;
 }
 
 export const defaultApiSettings: ApiSettings = {
   sessionTtlMs: 7 * 24 * 3600 * 1000,
   maxPendingOrders: 5,
   maxSearchesPerRequest: 4,
+  readRefusalDelayMs: 1_000,
+  searchReadCost: 10,
 };
 
 /** What every procedure can reach. Tests build it directly, without HTTP. */
@@ -38,8 +45,10 @@ export interface Context {
   allowAttempt: (key: string) => boolean;
   /** Failed sign-ins per account, whatever the address. */
   loginThrottle: LoginThrottle;
-  /** Returns false when this address has used up its reads for the minute. */
-  allowRead: (address: string) => boolean;
+  /** Charges `cost` reads (default 1) to this address; false when its reads for the minute are used up. */
+  allowRead: (address: string, cost?: number) => boolean;
+  /** How many text searches run at once in this process (a share of the pool). */
+  searches: Bulkhead;
   /** What this one HTTP request (a whole batch) has spent; see `maxSearchesPerRequest`. */
   spent: { searches: number };
 }
@@ -60,7 +69,8 @@ export function createInnerContext(deps: {
   clientAddress?: string | null;
   allowAttempt?: (key: string) => boolean;
   loginThrottle?: LoginThrottle;
-  allowRead?: (address: string) => boolean;
+  allowRead?: (address: string, cost?: number) => boolean;
+  searches?: Bulkhead;
 }): Context {
   return {
     db: deps.db,
@@ -70,6 +80,7 @@ export function createInnerContext(deps: {
     allowAttempt: deps.allowAttempt ?? (() => true),
     loginThrottle: deps.loginThrottle ?? noLoginThrottle,
     allowRead: deps.allowRead ?? (() => true),
+    searches: deps.searches ?? unlimited,
     spent: { searches: 0 },
   };
 }

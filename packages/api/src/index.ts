@@ -1,4 +1,6 @@
 // The public surface of @keel/api.
+
+export { type Bulkhead, createBulkhead } from './bulkhead';
 export {
   type ApiSettings,
   bearerToken,

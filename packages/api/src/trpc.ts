@@ -52,13 +52,23 @@ const mapDatabaseErrors = t.middleware(async ({ next }) => {
  * Reads (queries) per client address, counted per call (a batch of 20 is
  * 20): generous for a person, a ceiling for a scraper or a flood.
  */
-const limitReads = t.middleware(({ ctx, type, next }) => {
-  if (type === 'query' && !ctx.allowRead(ctx.clientAddress ?? 'unknown')) {
-    throw new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: 'too many requests from this address; slow down and retry in a minute',
-    });
-  }
+/**
+ * Refuses a read once the address has spent its reads for the minute. Answer
+ * a flooding address slowly: a waiting refusal costs a timer, while an
+ * instant one invites the next request at once and keeps the CPU busy for
+ * everyone else.
+ */
+export async function refuseRead(ctx: Context): Promise<never> {
+  await new Promise((resolve) => setTimeout(resolve, ctx.settings.readRefusalDelayMs));
+  throw new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: 'too many requests from this address; slow down and retry in a minute',
+  });
+}
+
+/** Reads (queries) per client address, counted per call (a batch of 20 is 20). */
+const limitReads = t.middleware(async ({ ctx, type, next }) => {
+  if (type === 'query' && !ctx.allowRead(ctx.clientAddress ?? 'unknown')) await refuseRead(ctx);
   return next();
 });
 

@@ -272,3 +272,26 @@ describe('search cannot be turned into a table scan', () => {
     expect((refused?.reason as TRPCError | undefined)?.code).toBe('TOO_MANY_REQUESTS');
   });
 });
+
+describe('the search bulkhead', () => {
+  test('runs at most `size` at once, queues a few, refuses the rest', async () => {
+    const { createBulkhead, TooManyRequests } = await import('../src/index');
+    const bulkhead = createBulkhead(1, 1);
+    let running = 0;
+    let most = 0;
+    const work = () =>
+      bulkhead.run(async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((r) => setTimeout(r, 30));
+        running -= 1;
+        return 'done';
+      });
+    const results = await Promise.allSettled([work(), work(), work()]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(TooManyRequests);
+    expect(most).toBe(1);
+    // Slots are handed on and freed: it runs again afterwards.
+    expect(await work()).toBe('done');
+  });
+});

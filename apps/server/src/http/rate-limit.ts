@@ -1,23 +1,52 @@
 /**
  * A fixed-window counter per key (a client address and a procedure): at most
- * `limit` hits per `windowMs`. In memory, per process: behind several
+ * `limit` hits per `windowMs`; an expensive call may count as several (`cost`). In memory, per process: behind several
  * instances, each enforces its own share; put a shared limiter at the proxy
  * for a global one.
  */
 export function createRateLimiter(limit: number, windowMs = 60_000) {
   const windows = new Map<string, { startedAt: number; hits: number }>();
   let lastSweep = Date.now();
-  return function allow(key: string, now = Date.now()): boolean {
+  return function allow(key: string, now = Date.now(), cost = 1): boolean {
     if (now - lastSweep > windowMs) {
       for (const [k, w] of windows) if (now - w.startedAt >= windowMs) windows.delete(k);
       lastSweep = now;
     }
     const window = windows.get(key);
     if (!window || now - window.startedAt >= windowMs) {
-      windows.set(key, { startedAt: now, hits: 1 });
-      return true;
+      windows.set(key, { startedAt: now, hits: cost });
+      return cost <= limit;
     }
-    window.hits += 1;
+    window.hits += cost;
     return window.hits <= limit;
+  };
+}
+
+/**
+ * A token bucket per key: `perMinute` tokens a minute, refilled continuously,
+ * at most `burst` saved up. Unlike a fixed window it allows no burst of a
+ * whole minute's budget at once, so a flood cannot spend it in its first
+ * second. An expensive call takes several tokens (`cost`).
+ */
+export function createTokenBucket(
+  perMinute: number,
+  burst = Math.max(1, Math.ceil(perMinute / 6)),
+) {
+  const perMs = perMinute / 60_000;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  let lastSweep = Date.now();
+  return function take(key: string, now = Date.now(), cost = 1): boolean {
+    if (now - lastSweep > 60_000) {
+      // A bucket full again is the same as no bucket.
+      for (const [k, b] of buckets) if (b.tokens + (now - b.at) * perMs >= burst) buckets.delete(k);
+      lastSweep = now;
+    }
+    const bucket = buckets.get(key) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.at = now;
+    buckets.set(key, bucket);
+    if (bucket.tokens < cost) return false;
+    bucket.tokens -= cost;
+    return true;
   };
 }

@@ -9,7 +9,7 @@ import {
   updateProduct,
 } from '../queries/products';
 import { cents, currency, id, text } from '../shapes';
-import { adminProcedure, maybeUserProcedure, router } from '../trpc';
+import { adminProcedure, maybeUserProcedure, refuseRead, router } from '../trpc';
 
 const sku = z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,39}$/, {
   error: 'must be 3–40 characters of A–Z, 0–9 and -, starting with a letter or digit',
@@ -50,11 +50,16 @@ export const productsRouter = router({
         })
         .default({ limit: 20, sort: 'newest', includeInactive: false }),
     )
-    .query(({ ctx, input }) => {
+    .query(async ({ ctx, input }) => {
       if (input.includeInactive && ctx.user?.role !== 'admin') {
         throw new TRPCError({ code: 'FORBIDDEN', message: 'includeInactive is for admins only' });
       }
       if (input.search !== undefined) {
+        // A search scans an index instead of reading a page by key: it costs
+        // more of the address's reads (one is already charged).
+        if (!ctx.allowRead(ctx.clientAddress ?? 'unknown', ctx.settings.searchReadCost - 1)) {
+          await refuseRead(ctx);
+        }
         ctx.spent.searches += 1;
         if (ctx.spent.searches > ctx.settings.maxSearchesPerRequest) {
           throw new TRPCError({
@@ -63,7 +68,9 @@ export const productsRouter = router({
           });
         }
       }
-      return listProducts(ctx.db, input, input);
+      return input.search === undefined
+        ? listProducts(ctx.db, input, input)
+        : ctx.searches.run(() => listProducts(ctx.db, input, input));
     }),
 
   byId: maybeUserProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
