@@ -1179,7 +1179,9 @@ describe('accepted strings are stored exactly as sent', () => {
             .executeTakeFirstOrThrow();
           expect(Buffer.from(row.name, 'utf8').equals(Buffer.from(name, 'utf8'))).toBe(true);
           expect(row.description).toBe(description);
-          // The newest product is first; its own name, searched literally, finds it.
+          // A search needs 3 letters or digits (hardening.test.ts); with them,
+          // the newest product is first and its own name, searched literally, finds it.
+          if ((name.match(/[\p{L}\p{N}]/gu)?.length ?? 0) < 3) return;
           const found = await anonymousClient.products.list.query({ search: name, limit: 1 });
           expect(found.items.map((p) => p.id)).toEqual([result.ok.id]);
         },
@@ -1235,7 +1237,7 @@ describe('accepted strings are stored exactly as sent', () => {
     await stillServing();
   });
 
-  test('15 runs: auth.register stores displayName trimmed and otherwise byte for byte', {
+  test('15 runs: auth.register stores displayName trimmed and NFC-normalised, refusing control and bidi characters', {
     timeout: 120_000,
   }, async () => {
     let n = 0;
@@ -1243,9 +1245,14 @@ describe('accepted strings are stored exactly as sent', () => {
       fc.asyncProperty(padding, candidateText, async (lead, core) => {
         n += 1;
         const sent = `${lead}${core}`;
-        const stored = sent.trim();
+        const trimmed = sent.trim();
+        const stored = trimmed.normalize('NFC');
         const valid =
-          !hasNul(sent) && wellFormed(sent) && length(stored) >= 1 && length(stored) <= 100;
+          !hasNul(sent) &&
+          wellFormed(sent) &&
+          !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(trimmed) &&
+          length(trimmed) >= 1 &&
+          length(trimmed) <= 100;
         const before = await fingerprint();
         const result = await outcomeOf(
           anonymousClient.auth.register.mutate({
