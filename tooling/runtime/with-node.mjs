@@ -24,7 +24,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
-import { homedir } from 'node:os';
+import { constants, homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MINIMUM_NODE, satisfies } from './node-version.mjs';
@@ -62,7 +62,8 @@ function versionOf(binary) {
 export function ensureNode() {
   if (satisfies(process.versions.node)) return undefined;
   const version = pinnedNodeVersion();
-  const prefix = join(nodeCacheDir(), version);
+  // Keyed by platform too: a cache shared between machines holds one Node each.
+  const prefix = join(nodeCacheDir(), `${version}-${process.platform}-${process.arch}`);
   const binary = nodeBinary(prefix);
   if (versionOf(binary) === version) return dirname(binary);
 
@@ -98,12 +99,19 @@ export function ensureNode() {
     );
     process.exit(1);
   }
+  // A folder whose Node does not run (half copied by hand, say) is replaced.
+  if (existsSync(prefix) && versionOf(binary) !== version) {
+    rmSync(prefix, { recursive: true, force: true });
+  }
   try {
     renameSync(staging, prefix);
   } catch (error) {
     // Another run finished first: keep its copy.
     rmSync(staging, { recursive: true, force: true });
-    if (versionOf(binary) !== version) throw error;
+    if (versionOf(binary) !== version) {
+      console.error(`keel: could not put Node.js ${version} into ${prefix}: ${error.message}`);
+      process.exit(1);
+    }
   }
   return dirname(binary);
 }
@@ -134,7 +142,7 @@ function run(command, args, env) {
     for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
     child.on('exit', (code, signal) => {
       for (const [name, handler] of Object.entries(handlers)) process.off(name, handler);
-      resolve(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1));
+      resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1));
     });
     child.on('error', (error) => {
       console.error(`keel: cannot run ${command}: ${error.message}`);

@@ -46,7 +46,7 @@ const schema = z.object({
   /** auth.login / auth.register calls per client address per minute. */
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   /** Query calls (each call of a batch counts) per client address per minute. */
-  READ_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  READ_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(60).default(600),
   /** Text searches running at once in one process; the rest of the pool stays for plain reads. */
   MAX_CONCURRENT_SEARCHES: z.coerce.number().int().min(1).default(2),
   /** Text searches one HTTP request (a batch) may carry. */

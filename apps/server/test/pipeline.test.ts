@@ -84,9 +84,12 @@ describe('the one HTTP pipeline', () => {
     expect(res.headers.get('content-security-policy')).not.toBeNull();
   });
 
-  test('an origin outside the allowlist gets no CORS headers', async () => {
+  test('an origin outside the allowlist gets no CORS headers, but the answer still varies by Origin', async () => {
     const res = await fetch(`${base}/healthz`, { headers: { origin: 'https://evil.example.com' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('vary')).toMatch(/origin/i);
+    const bare = await fetch(`${base}/healthz`);
+    expect(bare.headers.get('vary')).toMatch(/origin/i);
   });
 });
 

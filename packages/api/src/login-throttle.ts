@@ -6,7 +6,11 @@
 export interface LoginThrottle {
   /** Milliseconds this email must still wait before another attempt; 0 when it may try. */
   waitMs(email: string, now?: number): number;
-  /** Records a failed attempt (wrong password, or a wrong current password). */
+  /**
+   * Counts an attempt as failed. Callers count it *before* checking the
+   * password (and clear it on success), so attempts sent in parallel cannot
+   * all pass the check while the first is still hashing.
+   */
   failed(email: string, now?: number): void;
   /** A successful sign-in clears the count. */
   succeeded(email: string): void;
@@ -19,6 +23,8 @@ export interface LoginThrottleOptions {
   baseDelayMs?: number;
   /** The longest wait. Default 15 minutes. */
   maxDelayMs?: number;
+  /** How long an account's failures are remembered after its last one. Default 24 hours. */
+  forgetAfterMs?: number;
 }
 
 /**
@@ -34,6 +40,9 @@ export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginTh
   const freeFailures = options.freeFailures ?? 5;
   const baseDelayMs = options.baseDelayMs ?? 1_000;
   const maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
+  // Far longer than the longest wait: forgetting an account when its wait
+  // ends would hand out five free guesses again.
+  const forgetAfterMs = options.forgetAfterMs ?? 24 * 3600_000;
   const accounts = new Map<
     string,
     { failures: number; blockedUntil: number; lastFailure: number }
@@ -46,8 +55,8 @@ export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginTh
       return account ? Math.max(0, account.blockedUntil - now) : 0;
     },
     failed(email, now = Date.now()) {
-      if (now - lastSweep > maxDelayMs) {
-        for (const [k, a] of accounts) if (now - a.lastFailure > maxDelayMs) accounts.delete(k);
+      if (now - lastSweep > 60_000) {
+        for (const [k, a] of accounts) if (now - a.lastFailure > forgetAfterMs) accounts.delete(k);
         lastSweep = now;
       }
       const k = key(email);

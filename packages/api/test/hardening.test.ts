@@ -295,3 +295,36 @@ describe('the search bulkhead', () => {
     expect(await work()).toBe('done');
   });
 });
+
+describe('the throttle under parallel attempts', () => {
+  test('ten wrong passwords sent at once still end in the wait', async () => {
+    const throttle = createLoginThrottle({ freeFailures: 5, baseDelayMs: 60_000 });
+    const { email } = await register('parallel', throttle);
+    const { anonymous } = callers(throttle);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        anonymous.auth.login({ email, password: `guess-${i}-x` }),
+      ),
+    );
+    const codes = outcomes.map((o) =>
+      o.status === 'rejected' ? (o.reason as TRPCError).code : 'OK',
+    );
+    // Only the free failures reach the password check; the rest wait.
+    expect(codes.filter((c) => c === 'UNAUTHORIZED').length).toBeLessThanOrEqual(6);
+    expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS').length).toBeGreaterThanOrEqual(4);
+  });
+
+  test('an account is remembered long after its longest wait', () => {
+    const throttle = createLoginThrottle({
+      freeFailures: 1,
+      baseDelayMs: 1_000,
+      maxDelayMs: 2_000,
+    });
+    const t0 = 1_000_000;
+    for (let i = 0; i < 4; i += 1) throttle.failed('kept@example.com', t0);
+    // 16 minutes later another account's failure sweeps; this one is not forgotten.
+    throttle.failed('other@example.com', t0 + 16 * 60_000);
+    throttle.failed('kept@example.com', t0 + 16 * 60_000);
+    expect(throttle.waitMs('kept@example.com', t0 + 16 * 60_000)).toBe(2_000);
+  });
+});

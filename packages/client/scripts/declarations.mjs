@@ -64,9 +64,30 @@ export function bundleDeclarations({ clientDts, apiDir }) {
   const declarations = new Map();
   /** file → names declared in it */
   const namesByFile = new Map();
+  /** file → names it imports at the top (`import { A, type B as C } from '…'`) */
+  const importsByFile = new Map();
   for (const file of dtsFiles(apiDir)) {
+    const imported = new Set();
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'[^']+';/gm)) {
+      for (const part of (m[1] ?? '').split(',')) {
+        const local = part
+          .trim()
+          .replace(/^type\s+/, '')
+          .split(/\s+as\s+/)
+          .pop()
+          ?.trim();
+        if (local) imported.add(local);
+      }
+    }
+    for (const m of text.matchAll(
+      /^import\s+(?:type\s+)?(?:\*\s+as\s+)?([A-Za-z_$][\w$]*)\s+from\s+'[^']+';/gm,
+    )) {
+      if (m[1]) imported.add(m[1]);
+    }
+    importsByFile.set(relative(apiDir, file), imported);
     const names = new Set();
-    for (const statement of topLevelStatements(readFileSync(file, 'utf8'))) {
+    for (const statement of topLevelStatements(text)) {
       if (!statement.name) continue;
       names.add(statement.name);
       const found = declarations.get(statement.name) ?? [];
@@ -120,10 +141,17 @@ export function bundleDeclarations({ clientDts, apiDir }) {
       problems.push(`${name} refers to ${ref} from "${from}"`);
       return whole;
     });
-    // Bare references to names declared beside it (Order → OrderItem).
-    const body = text.slice(text.indexOf(name) + name.length);
+    // Bare references to names declared beside it (Order → OrderItem); a name
+    // the file imports (Selectable from kysely, Users from @keel/db) cannot be
+    // inlined, and leaving it would publish a type that names nothing.
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, '');
+    const body = code.slice(code.indexOf(name) + name.length);
     for (const word of new Set(body.match(/\b[A-Za-z_$][\w$]*\b/g) ?? [])) {
-      if (word !== name && namesByFile.get(file)?.has(word)) queue.push(word);
+      if (word === name) continue;
+      if (namesByFile.get(file)?.has(word)) queue.push(word);
+      else if (importsByFile.get(file)?.has(word)) {
+        problems.push(`${name} refers to ${word}, which ${file} imports`);
+      }
     }
     if (/^import |\bfrom '/m.test(text)) problems.push(`${name} contains an import`);
     emitted.set(name, text.replace(/^export (declare )?/m, 'declare '));

@@ -59,6 +59,18 @@ describe('bundleDeclarations', () => {
     );
   });
 
+  test('refuses a type that names something its file imports', () => {
+    const dir = apiDir({
+      'root.d.ts':
+        'export declare const appRouter: import("@trpc/server").X<{\n    out: import("./users").PublicUser;\n}>;\nexport type AppRouter = typeof appRouter;\n',
+      'users.d.ts':
+        "import type { Users } from '@keel/db';\nimport { type Selectable } from 'kysely';\nexport interface PublicUser {\n    role: Selectable<Users>['role'];\n}\n",
+    });
+    expect(() => bundleDeclarations({ clientDts: client, apiDir: dir })).toThrow(
+      /PublicUser refers to (Selectable|Users), which users\.d\.ts imports/,
+    );
+  });
+
   test('refuses a name it cannot find', () => {
     const dir = apiDir({ 'root.d.ts': 'export declare const other: 1;\n' });
     expect(() => bundleDeclarations({ clientDts: client, apiDir: dir })).toThrow(

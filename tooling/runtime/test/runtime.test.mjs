@@ -84,7 +84,18 @@ describe('keel-node on an old Node', () => {
     expect(first.stderr.trim().split('\n')).toHaveLength(1);
     expect(first.stdout.trim()).toBe(`v${pinned}`);
     expect(first.status).toBe(0);
-    expect(existsSync(join(cache, pinned, 'node_modules', 'node', 'bin', 'node'))).toBe(true);
+    expect(
+      existsSync(
+        join(
+          cache,
+          `${pinned}-${process.platform}-${process.arch}`,
+          'node_modules',
+          'node',
+          'bin',
+          'node',
+        ),
+      ),
+    ).toBe(true);
 
     const second = spawnSync(old, ['with-node.mjs', 'node', '-p', 'process.version'], {
       cwd: runtimeDir,

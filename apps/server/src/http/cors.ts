@@ -10,11 +10,15 @@ export function applyCors(
   req: IncomingMessage,
   res: ServerResponse,
 ): boolean {
+  // With an allowlist, every answer depends on the Origin header, allowed or
+  // not: a shared cache must not give one origin's answer to another.
+  if (allowed.size > 0) {
+    res.setHeader('Vary', 'Origin');
+    keepVaryOrigin(res);
+  }
   const origin = req.headers.origin;
   if (!origin || !allowed.has(origin)) return false;
   res.setHeader('Access-Control-Allow-Origin', origin);
-  res.setHeader('Vary', 'Origin');
-  keepVaryOrigin(res);
   res.setHeader('Access-Control-Allow-Credentials', 'true');
   if (req.method !== 'OPTIONS') return false;
   res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');

@@ -24,7 +24,7 @@ export function createRateLimiter(limit: number, windowMs = 60_000) {
 
 /**
  * A token bucket per key: `perMinute` tokens a minute, refilled continuously,
- * at most `burst` saved up. Unlike a fixed window it allows no burst of a
+ * at most `burst` saved up (10 s of them, and never less than one search's cost of 10). Unlike a fixed window it allows no burst of a
  * whole minute's budget at once, so a flood cannot spend it in its first
  * second. An expensive call takes several tokens (`cost`).
  */

@@ -30,7 +30,16 @@ export function storefront(dir: string): Router | null {
   router.use('/assets', (_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
-  router.use(express.static(dir, { index: false, maxAge: '1h' }));
+  router.use(
+    express.static(dir, {
+      index: false,
+      maxAge: '1h',
+      // The page itself (also as /index.html) is revalidated every time.
+      setHeaders: (res, path) => {
+        if (path.endsWith('.html')) res.setHeader('cache-control', 'no-cache');
+      },
+    }),
+  );
   router.get(/.*/, (req, res, next) => {
     if (apiPaths.test(req.path)) {
       next();

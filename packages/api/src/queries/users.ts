@@ -1,13 +1,19 @@
 import type { DB, Users } from '@keel/db';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { type KeysetSort, type Page, paginate } from '../pagination';
+import type { SameType } from '../same-type';
+
+/** A user's role, written out for the client's types; checked against the generated type below. */
+export type UserRole = 'customer' | 'admin';
+const rolesMatchTheSchema: SameType<UserRole, Selectable<Users>['role']> = true;
+void rolesMatchTheSchema;
 
 /** What the API returns for a user: never the password hash. */
 export interface PublicUser {
   id: string;
   email: string;
   displayName: string;
-  role: Selectable<Users>['role'];
+  role: UserRole;
   isActive: boolean;
   createdAt: Date;
 }

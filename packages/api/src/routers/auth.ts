@@ -52,6 +52,9 @@ export const authRouter = router({
       // throttled account is not probed further; unknown emails alike.
       const wait = ctx.loginThrottle.waitMs(input.email);
       if (wait > 0) throw tooManyFailures(wait);
+      // Counted as failed before the first await, cleared on success: parallel
+      // attempts cannot all slip past the check while one is hashing.
+      ctx.loginThrottle.failed(input.email);
       const found = await findLoginUser(ctx.db, input.email);
       // An unknown email checks a decoy hash, so both failures take as long.
       const matches = await verifyPassword(
@@ -59,7 +62,6 @@ export const authRouter = router({
         found?.passwordHash ?? (await decoyPasswordHash),
       );
       if (!found || !matches) {
-        ctx.loginThrottle.failed(input.email);
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'email or password is wrong' });
       }
       ctx.loginThrottle.succeeded(input.email);

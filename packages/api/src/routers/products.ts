@@ -55,17 +55,18 @@ export const productsRouter = router({
         throw new TRPCError({ code: 'FORBIDDEN', message: 'includeInactive is for admins only' });
       }
       if (input.search !== undefined) {
-        // A search scans an index instead of reading a page by key: it costs
-        // more of the address's reads (one is already charged).
-        if (!ctx.allowRead(ctx.clientAddress ?? 'unknown', ctx.settings.searchReadCost - 1)) {
-          await refuseRead(ctx);
-        }
+        // The per-request cap first: a refused search should not spend reads.
         ctx.spent.searches += 1;
         if (ctx.spent.searches > ctx.settings.maxSearchesPerRequest) {
           throw new TRPCError({
             code: 'TOO_MANY_REQUESTS',
             message: `at most ${ctx.settings.maxSearchesPerRequest} searches per request; send the others separately`,
           });
+        }
+        // A search scans an index instead of reading a page by key: it costs
+        // more of the address's reads (one is already charged).
+        if (!ctx.allowRead(ctx.clientAddress ?? 'unknown', ctx.settings.searchReadCost - 1)) {
+          await refuseRead(ctx);
         }
       }
       return input.search === undefined

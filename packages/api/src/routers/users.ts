@@ -35,11 +35,13 @@ async function confirmPassword(
 ): Promise<void> {
   const wait = ctx.loginThrottle.waitMs(ctx.user.email);
   if (wait > 0) throw tooManyFailures(wait);
+  // Counted before the first await, cleared on success (as at login).
+  ctx.loginThrottle.failed(ctx.user.email);
   const account = await findLoginUser(ctx.db, ctx.user.email);
   if (!account || !(await verifyPassword(given, account.passwordHash))) {
-    ctx.loginThrottle.failed(ctx.user.email);
     throw fieldError(field, 'is not your current password');
   }
+  ctx.loginThrottle.succeeded(ctx.user.email);
 }
 
 export const usersRouter = router({
