@@ -143,3 +143,54 @@ describe('an order over the stock', () => {
     expect((await keel.products.byId.query({ id: chair.id })).stockQuantity).toBe(10);
   });
 });
+
+describe('a late answer for an old token', () => {
+  test('does not sign out a user who signed in again meanwhile', async () => {
+    const dead = await deadToken('late@example.com');
+    const { token: fresh } = await app.client().auth.login.mutate({
+      email: 'late@example.com',
+      password: 'dead-token-password',
+    });
+    // The user signs in again while the call with the old token is in flight.
+    let stored: string | null = dead;
+    const cleared: (string | null)[] = [];
+    let requests = 0;
+    const keel = createKeelClient({
+      url: app.trpcUrl,
+      getToken: () => stored,
+      fetch: (input, init) => {
+        requests += 1;
+        if (requests === 1) stored = fresh;
+        return fetch(input, init);
+      },
+      onUnauthorized: (rejected) => {
+        cleared.push(rejected);
+        if (stored === rejected) stored = null;
+      },
+    });
+    // The retry goes out with the fresh token and succeeds as that user.
+    expect((await keel.auth.me.query()).email).toBe('late@example.com');
+    expect(cleared).toEqual([dead]);
+    expect(stored).toBe(fresh);
+  });
+
+  test('a mutation is not sent again on behalf of a token that appeared since', async () => {
+    const dead = await deadToken('switch@example.com');
+    const { token: other } = await app.client().auth.register.mutate({
+      email: 'someone-else@example.com',
+      password: 'someone-else-password',
+      displayName: 'Someone Else',
+    });
+    let stored: string | null = dead;
+    const keel = createKeelClient({
+      url: app.trpcUrl,
+      getToken: () => stored,
+      onUnauthorized: () => {
+        stored = other; // another account signed in, in another tab
+      },
+    });
+    const error = await caught(keel.users.updateMe.mutate({ displayName: 'Hijacked' }));
+    expect(keelErrorDetail(error)).toEqual({ reason: 'TOKEN_REJECTED' });
+    expect((await app.client(other).auth.me.query()).displayName).toBe('Someone Else');
+  });
+});

@@ -53,11 +53,14 @@ export interface KeelClientOptions {
   /**
    * Called when the server rejects the token itself (expired, revoked, unknown:
    * the error's detail is `TOKEN_REJECTED`), never for a wrong password at
-   * login. Clear the stored token here; the call is then sent once more with
-   * whatever `getToken` returns next, so public procedures (the catalogue)
-   * keep working as anonymous, and private ones fail with a plain UNAUTHORIZED.
+   * login. It receives the token the call carried: clear the stored token
+   * if it is still that one (a slow call may answer after a new sign-in).
+   * The call is then sent once more with whatever `getToken` returns, so
+   * public procedures (the catalogue) keep working as anonymous and private
+   * ones fail with a plain UNAUTHORIZED. A mutation is sent again only as
+   * anonymous, never with a token that appeared since.
    */
-  onUnauthorized?: () => void | Promise<void>;
+  onUnauthorized?: (rejectedToken: string | null) => void | Promise<void>;
 }
 
 /** The typed client `createKeelClient` returns. */
@@ -77,15 +80,19 @@ export type KeelClient = ReturnType<typeof createTRPCClient<AppRouter>>;
  * ```
  */
 export function createKeelClient(options: KeelClientOptions): KeelClient {
+  const readToken = async () =>
+    (options.getToken ? await options.getToken() : options.token) ?? null;
   return createTRPCClient<AppRouter>({
     links: [
-      ...(options.onUnauthorized ? [retryWithoutRejectedToken(options.onUnauthorized)] : []),
+      ...(options.onUnauthorized
+        ? [retryWithoutRejectedToken(options.onUnauthorized, readToken)]
+        : []),
       httpBatchLink({
         url: options.url,
         transformer: superjson,
         maxItems: options.maxBatchSize ?? 20,
         async headers() {
-          const token = options.getToken ? await options.getToken() : options.token;
+          const token = await readToken();
           return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
         },
         ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -101,14 +108,15 @@ export function createKeelClient(options: KeelClientOptions): KeelClient {
  * safe to send again.
  */
 function retryWithoutRejectedToken(
-  onUnauthorized: () => void | Promise<void>,
+  onUnauthorized: (rejectedToken: string | null) => void | Promise<void>,
+  readToken: () => Promise<string | null>,
 ): TRPCLink<AppRouter> {
   return () =>
     ({ next, op }) =>
       observable((observer) => {
         let unsubscribed = false;
         let current: { unsubscribe(): void } | undefined;
-        const attempt = (operation: Operation, retried: boolean) => {
+        const attempt = (operation: Operation, sentWith: string | null, retried: boolean) => {
           current = next(operation).subscribe({
             next: (value) => observer.next(value),
             complete: () => observer.complete(),
@@ -117,16 +125,32 @@ function retryWithoutRejectedToken(
                 observer.error(error);
                 return;
               }
-              Promise.resolve(onUnauthorized()).then(
-                () => {
-                  if (!unsubscribed) attempt(operation, true);
-                },
-                (hookError: unknown) => observer.error(TRPCClientError.from(hookError as Error)),
-              );
+              // The token this call carried, which may no longer be the stored
+              // one (a slow call answered after the user signed in again).
+              Promise.resolve(onUnauthorized(sentWith))
+                .then(readToken)
+                .then(
+                  (now) => {
+                    if (unsubscribed) return;
+                    // A mutation goes again only as anonymous: never on behalf
+                    // of someone who signed in since.
+                    if (now === sentWith || (op.type === 'mutation' && now !== null)) {
+                      observer.error(error);
+                      return;
+                    }
+                    attempt(operation, now, true);
+                  },
+                  (hookError: unknown) => observer.error(TRPCClientError.from(hookError as Error)),
+                );
             },
           });
         };
-        attempt(op, false);
+        readToken().then(
+          (token) => {
+            if (!unsubscribed) attempt(op, token, false);
+          },
+          (error: unknown) => observer.error(TRPCClientError.from(error as Error)),
+        );
         return () => {
           unsubscribed = true;
           current?.unsubscribe();

@@ -17,9 +17,12 @@ export function setToken(next: string | null): void {
   for (const listener of listeners) listener();
 }
 
-/** Called by the client when the server no longer accepts the stored token. */
-export function tokenRejected(): void {
-  setToken(null);
+/**
+ * Called by the client when the server refused a token: forget it, unless
+ * the user has signed in again since (a slow call answering late).
+ */
+export function tokenRejected(rejected: string | null): void {
+  if (rejected !== null && token === rejected) setToken(null);
 }
 
 function subscribe(listener: () => void): () => void {
