@@ -8,6 +8,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { type FormEvent, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
 import { Field } from '../../components/Field';
+import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState, FormError } from '../../components/Status';
 import { dateTime, money } from '../../format';
 import { useTRPC } from '../../trpc';
@@ -122,15 +123,7 @@ function AdminProducts() {
           </tbody>
         </table>
       )}
-      {query.hasNextPage ? (
-        <button
-          type="button"
-          onClick={() => void query.fetchNextPage()}
-          disabled={query.isFetchingNextPage}
-        >
-          Load more
-        </button>
-      ) : null}
+      <LoadMore pages={query} />
     </section>
   );
 }
@@ -339,15 +332,7 @@ function AdminOrders() {
           </tbody>
         </table>
       )}
-      {query.hasNextPage ? (
-        <button
-          type="button"
-          onClick={() => void query.fetchNextPage()}
-          disabled={query.isFetchingNextPage}
-        >
-          Load more
-        </button>
-      ) : null}
+      <LoadMore pages={query} />
     </section>
   );
 }

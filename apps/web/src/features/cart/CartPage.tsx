@@ -1,26 +1,16 @@
 import { Link } from 'react-router';
-import { EmptyState } from '../../components/Status';
 import { money } from '../../format';
 import { usePageTitle } from '../../usePageTitle';
-import { setQuantity, useCart } from './cart';
+import { cartTotal, setQuantity, useCart } from './cart';
+import { EmptyCart } from './EmptyCart';
 
 export function CartPage() {
   usePageTitle('Cart');
   const lines = useCart();
   if (lines.length === 0) {
-    return (
-      <section>
-        <h1>Cart</h1>
-        <EmptyState>
-          <p>
-            Your cart is empty. <Link to="/">Browse the catalogue</Link>.
-          </p>
-        </EmptyState>
-      </section>
-    );
+    return <EmptyCart title="Cart" />;
   }
-  const currency = lines[0]?.currency ?? 'USD';
-  const total = lines.reduce((sum, l) => sum + l.priceCents * l.quantity, 0);
+  const total = cartTotal(lines);
   const blocked = lines.some((l) => l.shortage);
   return (
     <section aria-labelledby="cart-title">
@@ -80,7 +70,7 @@ export function CartPage() {
         </tbody>
       </table>
       <p className="total">
-        Total: <strong>{money(total, currency)}</strong>
+        Total: <strong>{money(total.cents, total.currency)}</strong>
       </p>
       {blocked ? (
         <p className="field-error">Lower the marked quantities to check out.</p>

@@ -63,6 +63,14 @@ export function clearCart(): void {
   save([]);
 }
 
+/** What the cart comes to, in the currency of its lines (an order has one currency). */
+export function cartTotal(current: CartLine[]): { cents: number; currency: string } {
+  return {
+    cents: current.reduce((sum, l) => sum + l.priceCents * l.quantity, 0),
+    currency: current[0]?.currency ?? 'USD',
+  };
+}
+
 /** A fingerprint of what is being bought: a changed cart is a new checkout attempt. */
 export function cartSignature(current: CartLine[]): string {
   return current.map((l) => `${l.productId}:${l.quantity}`).join(',');

@@ -1,7 +1,8 @@
 import type { RouterInputs } from '@keel/client';
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState } from '../../components/Status';
 import { money } from '../../format';
 import { useTRPC } from '../../trpc';
@@ -71,21 +72,7 @@ export function CataloguePage() {
   );
   const products = query.data?.pages.flatMap((page) => page.items) ?? [];
 
-  // Infinite scroll: the next page loads when the end of the list comes into view.
-  const sentinel = useRef<HTMLDivElement>(null);
-  const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
-  useEffect(() => {
-    const target = sentinel.current;
-    if (!target || !hasNextPage) return;
-    const observer = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
-      },
-      { rootMargin: '600px' },
-    );
-    observer.observe(target);
-    return () => observer.disconnect();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const { isFetchingNextPage, fetchNextPage } = query;
 
   return (
     <section aria-labelledby="catalogue-title">
@@ -127,19 +114,8 @@ export function CataloguePage() {
           {query.isError ? (
             <ErrorState error={query.error} retry={() => void fetchNextPage()} />
           ) : null}
-          <div ref={sentinel} className="list-end">
-            {hasNextPage ? (
-              <button
-                type="button"
-                onClick={() => void fetchNextPage()}
-                disabled={isFetchingNextPage}
-              >
-                {isFetchingNextPage ? 'Loading more…' : 'Load more'}
-              </button>
-            ) : (
-              <p>That is everything.</p>
-            )}
-          </div>
+          {/* Infinite scroll: the next page loads well before the end comes into view. */}
+          <LoadMore pages={query} onScroll rootMargin="600px" done={<p>That is everything.</p>} />
         </>
       )}
     </section>

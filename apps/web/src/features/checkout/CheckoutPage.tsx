@@ -2,12 +2,13 @@ import { keelErrorCode, keelErrorDetail } from '@keel/client';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { EmptyState, FormError } from '../../components/Status';
+import { FormError } from '../../components/Status';
 import { money } from '../../format';
 import { useTRPC } from '../../trpc';
 import { usePageTitle } from '../../usePageTitle';
 import { useMe } from '../auth/useMe';
-import { cartSignature, clearCart, markShortage, useCart } from '../cart/cart';
+import { cartSignature, cartTotal, clearCart, markShortage, useCart } from '../cart/cart';
+import { EmptyCart } from '../cart/EmptyCart';
 
 const attemptKey = 'keel.checkout';
 
@@ -69,20 +70,10 @@ export function CheckoutPage() {
     );
   }
   if (lines.length === 0) {
-    return (
-      <section>
-        <h1>Checkout</h1>
-        <EmptyState>
-          <p>
-            Your cart is empty. <Link to="/">Browse the catalogue</Link>.
-          </p>
-        </EmptyState>
-      </section>
-    );
+    return <EmptyCart title="Checkout" />;
   }
 
-  const currency = lines[0]?.currency ?? 'USD';
-  const total = lines.reduce((sum, l) => sum + l.priceCents * l.quantity, 0);
+  const total = cartTotal(lines);
   const detail = keelErrorDetail(place.error);
   const shortLine =
     detail?.reason === 'OUT_OF_STOCK' ? lines.find((l) => l.productId === detail.productId) : null;
@@ -99,7 +90,7 @@ export function CheckoutPage() {
         ))}
       </ul>
       <p className="total">
-        Total: <strong>{money(total, currency)}</strong>
+        Total: <strong>{money(total.cents, total.currency)}</strong>
       </p>
       {shortLine && detail?.reason === 'OUT_OF_STOCK' ? (
         <p className="form-error" role="alert">

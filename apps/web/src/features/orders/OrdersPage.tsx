@@ -1,6 +1,6 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
 import { Link } from 'react-router';
+import { LoadMore } from '../../components/LoadMore';
 import { EmptyState, ErrorState } from '../../components/Status';
 import { dateTime, money } from '../../format';
 import { useTRPC } from '../../trpc';
@@ -18,17 +18,6 @@ export function OrdersPage() {
     ),
     enabled: me !== null,
   });
-  const sentinel = useRef<HTMLDivElement>(null);
-  const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
-  useEffect(() => {
-    const target = sentinel.current;
-    if (!target || !hasNextPage) return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
-    });
-    observer.observe(target);
-    return () => observer.disconnect();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   if (pending) return <p className="state">Loading…</p>;
   if (!me) {
@@ -68,13 +57,7 @@ export function OrdersPage() {
           ))}
         </ul>
       )}
-      <div ref={sentinel} className="list-end">
-        {hasNextPage ? (
-          <button type="button" onClick={() => void fetchNextPage()} disabled={isFetchingNextPage}>
-            {isFetchingNextPage ? 'Loading more…' : 'Load more'}
-          </button>
-        ) : null}
-      </div>
+      <LoadMore pages={query} onScroll />
     </section>
   );
 }
