@@ -1,9 +1,9 @@
-import { decoyPasswordHash, hashPassword, verifyPassword } from '@keel/db';
+import { hashPassword } from '@keel/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { TooManyRequests } from '../domain-errors';
+import { checkCredentials } from '../credentials';
 import { createSession, revokeSession } from '../queries/sessions';
-import { findLoginUser, findUserById, insertUser } from '../queries/users';
+import { findUserById, insertUser } from '../queries/users';
 import {
   displayName,
   email,
@@ -13,13 +13,6 @@ import {
   wellFormed,
 } from '../shapes';
 import { rateLimitedProcedure, router, tokenRejected, userProcedure } from '../trpc';
-
-/** The refusal of a throttled account: says how long to wait, not whether the account exists. */
-export function tooManyFailures(waitMs: number): TooManyRequests {
-  return new TooManyRequests(
-    `too many failed sign-ins for this email; try again in ${Math.ceil(waitMs / 1000)} s`,
-  );
-}
 
 export const authRouter = router({
   register: rateLimitedProcedure
@@ -48,23 +41,10 @@ export const authRouter = router({
       z.object({ email, password: z.string().min(1).max(200).refine(isWellFormed, wellFormed) }),
     )
     .mutation(async ({ ctx, input }) => {
-      // Per account, whatever the address: checked before the password, so a
-      // throttled account is not probed further; unknown emails alike.
-      const wait = ctx.loginThrottle.waitMs(input.email);
-      if (wait > 0) throw tooManyFailures(wait);
-      // Counted as failed before the first await, cleared on success: parallel
-      // attempts cannot all slip past the check while one is hashing.
-      ctx.loginThrottle.failed(input.email);
-      const found = await findLoginUser(ctx.db, input.email);
-      // An unknown email checks a decoy hash, so both failures take as long.
-      const matches = await verifyPassword(
-        input.password,
-        found?.passwordHash ?? (await decoyPasswordHash),
-      );
-      if (!found || !matches) {
+      const found = await checkCredentials(ctx, input.email, input.password);
+      if (!found) {
         throw new TRPCError({ code: 'UNAUTHORIZED', message: 'email or password is wrong' });
       }
-      ctx.loginThrottle.succeeded(input.email);
       const { passwordHash: _, ...user } = found;
       const token = await createSession(ctx.db, user.id, ctx.settings.sessionTtlMs);
       return { user, token };

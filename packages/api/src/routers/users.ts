@@ -1,20 +1,20 @@
-import { hashPassword, verifyPassword } from '@keel/db';
+import { hashPassword } from '@keel/db';
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { Context } from '../context';
+import { checkCredentials } from '../credentials';
 import { pageInput } from '../pagination';
 import { type AuthenticatedUser, revokeUserSessions } from '../queries/sessions';
-import { findLoginUser, listUsers, softDeleteUser, updateUser } from '../queries/users';
+import { listUsers, softDeleteUser, updateUser } from '../queries/users';
 import {
   displayName,
   fieldError,
   isWellFormed,
   password,
-  weakPasswordReason,
+  passwordEmailReason,
   wellFormed,
 } from '../shapes';
 import { adminProcedure, router, userProcedure } from '../trpc';
-import { tooManyFailures } from './auth';
 
 /** What a sensitive change asks for: the account's password, checked as at login. */
 const secret = z
@@ -29,19 +29,13 @@ const secret = z
  * counts toward the account's sign-in throttle.
  */
 async function confirmPassword(
-  ctx: { db: Context['db']; loginThrottle: Context['loginThrottle']; user: AuthenticatedUser },
+  ctx: Pick<Context, 'db' | 'loginThrottle'> & { user: AuthenticatedUser },
   given: string,
   field: string,
 ): Promise<void> {
-  const wait = ctx.loginThrottle.waitMs(ctx.user.email);
-  if (wait > 0) throw tooManyFailures(wait);
-  // Counted before the first await, cleared on success (as at login).
-  ctx.loginThrottle.failed(ctx.user.email);
-  const account = await findLoginUser(ctx.db, ctx.user.email);
-  if (!account || !(await verifyPassword(given, account.passwordHash))) {
+  if (!(await checkCredentials(ctx, ctx.user.email, given))) {
     throw fieldError(field, 'is not your current password');
   }
-  ctx.loginThrottle.succeeded(ctx.user.email);
 }
 
 export const usersRouter = router({
@@ -68,7 +62,8 @@ export const usersRouter = router({
     .mutation(async ({ ctx, input }) => {
       if (input.password !== undefined) {
         await confirmPassword(ctx, input.currentPassword ?? '', 'currentPassword');
-        const reason = weakPasswordReason(input.password, ctx.user.email);
+        // The `password` shape has already applied the rest of the policy.
+        const reason = passwordEmailReason(input.password, ctx.user.email);
         if (reason) throw fieldError('password', reason);
       }
       const passwordHash = input.password ? await hashPassword(input.password) : undefined;
