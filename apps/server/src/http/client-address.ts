@@ -18,12 +18,13 @@ export type TrustProxy = false | number | string[];
  * ```
  */
 export function clientAddressOf(trust: TrustProxy): (req: IncomingMessage) => string | null {
+  // No proxy trusted: the peer is the answer, without parsing X-Forwarded-For
+  // on every request.
+  if (trust === false) return (req) => req.socket.remoteAddress ?? null;
   const trusted =
-    trust === false
-      ? () => false
-      : typeof trust === 'number'
-        ? (_address: string, hop: number) => hop < trust
-        : proxyaddr.compile(trust);
+    typeof trust === 'number'
+      ? (_address: string, hop: number) => hop < trust
+      : proxyaddr.compile(trust);
   return (req) => {
     if (!req.socket.remoteAddress) return null;
     return proxyaddr(req, trusted);
