@@ -25,6 +25,8 @@ export interface LoginThrottleOptions {
   maxDelayMs?: number;
   /** How long an account's failures are remembered after its last one. Default 24 hours. */
   forgetAfterMs?: number;
+  /** The time now, in ms; tests pass a fixed clock. Default `Date.now`. */
+  clock?: () => number;
 }
 
 /**
@@ -43,6 +45,7 @@ export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginTh
   // Far longer than the longest wait: forgetting an account when its wait
   // ends would hand out five free guesses again.
   const forgetAfterMs = options.forgetAfterMs ?? 24 * 3600_000;
+  const clock = options.clock ?? Date.now;
   const accounts = new Map<
     string,
     { failures: number; blockedUntil: number; lastFailure: number }
@@ -50,11 +53,11 @@ export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginTh
   let lastSweep = 0;
   const key = (email: string) => email.trim().toLowerCase();
   return {
-    waitMs(email, now = Date.now()) {
+    waitMs(email, now = clock()) {
       const account = accounts.get(key(email));
       return account ? Math.max(0, account.blockedUntil - now) : 0;
     },
-    failed(email, now = Date.now()) {
+    failed(email, now = clock()) {
       if (now - lastSweep > 60_000) {
         for (const [k, a] of accounts) if (now - a.lastFailure > forgetAfterMs) accounts.delete(k);
         lastSweep = now;

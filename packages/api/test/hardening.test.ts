@@ -46,7 +46,12 @@ async function register(label: string, loginThrottle?: LoginThrottle) {
 
 describe('the sign-in throttle, per account', () => {
   test('after 5 failures from anywhere the next attempt waits, then the wait doubles', async () => {
-    const throttle = createLoginThrottle({ freeFailures: 5, baseDelayMs: 60_000 });
+    // A stopped clock: the wait shown must not depend on how long a hash took.
+    const throttle = createLoginThrottle({
+      freeFailures: 5,
+      baseDelayMs: 60_000,
+      clock: () => 2_000_000,
+    });
     const { email } = await register('throttled', throttle);
     const { anonymous } = callers(throttle);
     for (let i = 0; i < 5; i += 1) {
@@ -66,7 +71,12 @@ describe('the sign-in throttle, per account', () => {
   });
 
   test('an unknown email is throttled exactly like a real one, so the refusal reveals nothing', async () => {
-    const throttle = createLoginThrottle({ freeFailures: 2, baseDelayMs: 60_000 });
+    // A stopped clock: the wait shown must not depend on how long a hash took.
+    const throttle = createLoginThrottle({
+      freeFailures: 2,
+      baseDelayMs: 60_000,
+      clock: () => 1_000_000,
+    });
     const { email } = await register('real', throttle);
     const { anonymous } = callers(throttle);
     const ghost = `ghost-${randomUUID().slice(0, 8)}@example.com`;
