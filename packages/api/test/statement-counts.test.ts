@@ -153,6 +153,31 @@ describe('statements per call (the session lookup not counted)', () => {
     expect(signedIn.statements).toHaveLength(1);
   });
 
+  test.each(itemCounts)(
+    'orders.place with %i lines is one transaction of 6 statements, one of them the claim of its key; its replay is 5',
+    async (lines) => {
+      const input = {
+        idempotencyKey: randomUUID(),
+        items: catalogue.slice(0, lines).map((p) => ({ productId: p.id, quantity: 1 })),
+      };
+      const placed = await count(() => buyers[lines].caller.orders.place(input));
+      expect(placed.result.items).toHaveLength(lines);
+      expect(placed.statements.at(0)).toBe('begin');
+      expect(placed.statements.at(-1)).toBe('commit');
+      expect(placed.statements).toHaveLength(6 + 2);
+      const claims = placed.statements.filter((s) => s.startsWith('insert into "orders"'));
+      expect(claims).toHaveLength(1);
+      expect(claims[0]).toContain('on conflict');
+      // No read of the key before the claim.
+      expect(placed.statements.filter((s) => s.includes('"idempotency_key" ='))).toHaveLength(0);
+
+      const replayed = await count(() => buyers[lines].caller.orders.place(input));
+      expect(replayed.result.id).toBe(placed.result.id);
+      expect(replayed.statements).toHaveLength(5 + 2);
+      expect(replayed.statements.some((s) => s.startsWith('update "products"'))).toBe(false);
+    },
+  );
+
   test('the session lookup is the only statement left out of the counts', async () => {
     const { statements: kept } = await count(() => one.caller.orders.list({ limit: 1 }));
     const all = [...statements];

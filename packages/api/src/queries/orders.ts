@@ -140,12 +140,20 @@ function sameLines(order: Order, lines: OrderLine[]): boolean {
 }
 
 /**
- * Places an order in one READ COMMITTED transaction: lock the products in id
- * order (so concurrent multi-line orders cannot deadlock), check stock, take
- * today's prices, decrement stock, write the order and its items. A replay
- * of the same idempotency key with the same lines returns the first order;
- * with other lines it is a CONFLICT. Not enough stock is a CONFLICT naming
- * the product, and nothing is written.
+ * Places an order in one READ COMMITTED transaction of six statements: lock
+ * the customer's row (their orders are placed one at a time, so the cap on
+ * unpaid orders cannot be raced), count their unpaid orders, lock the
+ * products in id order (concurrent multi-line orders cannot deadlock) and
+ * read today's prices, claim the idempotency key by inserting the order
+ * (`ON CONFLICT DO NOTHING RETURNING`), decrement stock, write the items.
+ *
+ * The claim is the only idempotency check: when it inserts nothing, the key
+ * is taken (by a committed order; a concurrent claim of the same key waits
+ * for the other transaction and then sees its outcome), and the first order
+ * is returned if its lines are the same, a CONFLICT if not. A replay is
+ * answered even when the customer is at the cap or the stock is gone. Every
+ * check after the claim (cap, product, stock, currency) throws, which rolls
+ * the claim back with everything else: nothing is half-written.
  */
 export async function placeOrder(
   db: Kysely<DB>,
@@ -155,18 +163,18 @@ export async function placeOrder(
   maxPendingOrders = Number.POSITIVE_INFINITY,
   observer?: RetryObserver,
 ): Promise<{ order: Order; replayed: boolean }> {
+  const wanted = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1));
   return withRetry(
     () =>
       db.transaction().execute(async (trx) => {
-        // Lock the customer's row first, so their orders are placed one at a
-        // time and the cap cannot be raced; count in a statement of its own,
-        // which (READ COMMITTED) sees every order committed before the lock.
         await trx
           .selectFrom('users')
           .select('id')
           .where('id', '=', userId)
           .forNoKeyUpdate()
           .executeTakeFirstOrThrow();
+        // A statement of its own, after the lock: it sees every order
+        // committed before the lock was granted.
         const { pending } = await trx
           .selectFrom('orders')
           .select((eb) => eb.fn.countAll<number>().as('pending'))
@@ -174,15 +182,6 @@ export async function placeOrder(
           .where('status', '=', 'pending')
           .where('deleted_at', 'is', null)
           .executeTakeFirstOrThrow();
-        if (await keyTaken(trx, userId, idempotencyKey))
-          return replay(trx, userId, idempotencyKey, lines);
-        if (pending >= maxPendingOrders) {
-          throw new TooManyRequests(
-            `you have ${pending} unpaid orders; pay or cancel one before placing another`,
-          );
-        }
-
-        const wanted = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1));
         const products = await trx
           .selectFrom('products')
           .select(['id', 'sku', 'name', 'price_cents', 'currency', 'stock_quantity', 'is_active'])
@@ -195,12 +194,35 @@ export async function placeOrder(
           .orderBy('id')
           .forUpdate()
           .execute();
-        // A request with the same key may have held these locks and committed
-        // while we waited; this statement sees it (READ COMMITTED): replay it.
-        if (await keyTaken(trx, userId, idempotencyKey))
-          return replay(trx, userId, idempotencyKey, lines);
         const byId = new Map(products.map((p) => [p.id, p]));
-        for (const line of wanted) {
+        const total = wanted.reduce(
+          (sum, line) => sum + (byId.get(line.productId)?.price_cents ?? 0) * line.quantity,
+          0,
+        );
+        const currencies = new Set(products.map((p) => p.currency));
+
+        const created = await trx
+          .insertInto('orders')
+          .values({
+            user_id: userId,
+            status: 'pending',
+            total_cents: total,
+            currency: products[0]?.currency ?? 'USD',
+            idempotency_key: idempotencyKey,
+          })
+          .onConflict((oc) =>
+            oc.columns(['user_id', 'idempotency_key']).where('deleted_at', 'is', null).doNothing(),
+          )
+          .returning(orderColumns)
+          .executeTakeFirst();
+        if (!created) return replay(trx, userId, idempotencyKey, lines);
+
+        if (pending >= maxPendingOrders) {
+          throw new TooManyRequests(
+            `you have ${pending} unpaid orders; pay or cancel one before placing another`,
+          );
+        }
+        const priced = wanted.map((line) => {
           const product = byId.get(line.productId);
           if (!product?.is_active) {
             throw new NotFound(`product ${line.productId} does not exist`);
@@ -208,8 +230,8 @@ export async function placeOrder(
           if (product.stock_quantity < line.quantity) {
             throw new OutOfStock(product, product.stock_quantity, line.quantity);
           }
-        }
-        const currencies = new Set(products.map((p) => p.currency));
+          return { line, product };
+        });
         if (currencies.size > 1) {
           throw new InvalidRequest('all products of an order must have the same currency');
         }
@@ -220,33 +242,6 @@ export async function placeOrder(
           from unnest(${wanted.map((l) => l.productId)}::uuid[], ${wanted.map((l) => l.quantity)}::integer[])
             as w(id, quantity)
           where products.id = w.id`.execute(trx);
-
-        const priced = wanted.map((line) => {
-          const product = byId.get(line.productId);
-          if (!product) throw new Error('unreachable: product was checked above');
-          return { line, product };
-        });
-        const total = priced.reduce(
-          (sum, { line, product }) => sum + product.price_cents * line.quantity,
-          0,
-        );
-        const created = await trx
-          .insertInto('orders')
-          .values({
-            user_id: userId,
-            status: 'pending',
-            total_cents: total,
-            currency: [...currencies][0] ?? 'USD',
-            idempotency_key: idempotencyKey,
-          })
-          .onConflict((oc) =>
-            oc.columns(['user_id', 'idempotency_key']).where('deleted_at', 'is', null).doNothing(),
-          )
-          .returning(orderColumns)
-          .executeTakeFirst();
-        // A concurrent request with the same key committed first: roll back
-        // our stock change and run again, which takes the replay path.
-        if (!created) throw new RetryTransaction('idempotency key taken concurrently');
         // The inserted rows are the answer: no read-back statement.
         const items = await trx
           .insertInto('order_items')
@@ -275,17 +270,6 @@ function findByKey(db: Db, userId: string, idempotencyKey: string): Promise<Orde
     .executeTakeFirst();
 }
 
-async function keyTaken(db: Db, userId: string, idempotencyKey: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('orders')
-    .select('id')
-    .where('user_id', '=', userId)
-    .where('idempotency_key', '=', idempotencyKey)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 async function replay(
   db: Db,
   userId: string,
@@ -293,6 +277,8 @@ async function replay(
   lines: OrderLine[],
 ): Promise<{ order: Order; replayed: boolean }> {
   const existing = await findByKey(db, userId, idempotencyKey);
+  // The claim saw a committed order with this key; it can only be gone if it
+  // was deleted since, and then the next attempt claims the key anew.
   if (!existing) throw new RetryTransaction('the order with this key disappeared');
   if (!sameLines(existing, lines)) {
     throw new Conflict('idempotencyKey was already used for an order with different items');
