@@ -28,12 +28,20 @@ afterAll(async () => {
   await testDb.destroy();
 });
 
-/** A raw login call with a chosen X-Forwarded-For; returns the HTTP status. */
-async function login(url: string, forwardedFor: string): Promise<number> {
+/**
+ * A raw login call with a chosen X-Forwarded-For; returns the HTTP status.
+ * Each test signs in as an account of its own, so the per-account throttle
+ * (which no address dodges) does not mix into the per-address counts.
+ */
+async function login(
+  url: string,
+  forwardedFor: string,
+  email = 'nobody@example.com',
+): Promise<number> {
   const res = await fetch(`${url}/trpc/auth.login?batch=1`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
-    body: JSON.stringify({ 0: { json: { email: 'nobody@example.com', password: 'not-it' } } }),
+    body: JSON.stringify({ 0: { json: { email, password: 'not-it' } } }),
   });
   await res.arrayBuffer();
   return res.status;
@@ -77,6 +85,17 @@ describe('TRUST_PROXY', () => {
     expect(a).toEqual([401, 401, 401, 429]);
     // Another real client behind the same proxy has its own budget.
     expect(await login(behindOneProxy.url, '192.0.2.11')).toBe(401);
+  });
+
+  test('an IPv6 client counts as its /64: fresh addresses in the same network buy no attempts', async () => {
+    const ipv6 = 'ipv6-nobody@example.com';
+    const statuses = [];
+    for (let i = 1; i <= 4; i += 1)
+      statuses.push(await login(behindOneProxy.url, `2001:db8:0:7::${i.toString(16)}`, ipv6));
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // Written another way, the same network is still refused; the next /64 is not.
+    expect(await login(behindOneProxy.url, '2001:0DB8:0000:0007:ffff:1:2:3', ipv6)).toBe(429);
+    expect(await login(behindOneProxy.url, '2001:db8:0:8::1', ipv6)).toBe(401);
   });
 });
 

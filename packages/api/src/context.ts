@@ -1,5 +1,6 @@
 import type { DB } from '@keel/db';
 import type { Kysely } from 'kysely';
+import { addressKey } from './address-key';
 import { type Bulkhead, unlimited } from './bulkhead';
 import { type LoginThrottle, noLoginThrottle } from './login-throttle';
 
@@ -39,8 +40,10 @@ export interface Context {
   /** The bearer token of the request, if any; `requireUser` resolves it. */
   token: string | null;
   settings: ApiSettings;
-  /** The caller's network address (for rate limits), when known. */
+  /** The caller's network address, when known. */
   clientAddress: string | null;
+  /** What the per-address limits count this caller against: see `addressKey`. */
+  limitKey: string;
   /** Returns false when `key` has used up its attempts (login/register rate limit). */
   allowAttempt: (key: string) => boolean;
   /** Failed sign-ins per account, whatever the address. */
@@ -77,6 +80,7 @@ export function createInnerContext(deps: {
     token: deps.token ?? null,
     settings: { ...defaultApiSettings, ...deps.settings },
     clientAddress: deps.clientAddress ?? null,
+    limitKey: addressKey(deps.clientAddress ?? null),
     allowAttempt: deps.allowAttempt ?? (() => true),
     loginThrottle: deps.loginThrottle ?? noLoginThrottle,
     allowRead: deps.allowRead ?? (() => true),

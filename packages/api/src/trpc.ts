@@ -68,7 +68,7 @@ export async function refuseRead(ctx: Context): Promise<never> {
 
 /** Reads (queries) per client address, counted per call (a batch of 20 is 20). */
 const limitReads = t.middleware(async ({ ctx, type, next }) => {
-  if (type === 'query' && !ctx.allowRead(ctx.clientAddress ?? 'unknown')) await refuseRead(ctx);
+  if (type === 'query' && !ctx.allowRead(ctx.limitKey)) await refuseRead(ctx);
   return next();
 });
 
@@ -110,7 +110,7 @@ export const optionalUser = t.middleware(async ({ ctx, next }) => {
 
 /** Limits attempts per client address and procedure (login, register). */
 export const limitAttempts = t.middleware(({ ctx, path, next }) => {
-  if (!ctx.allowAttempt(`${path}:${ctx.clientAddress ?? 'unknown'}`)) {
+  if (!ctx.allowAttempt(`${path}:${ctx.limitKey}`)) {
     throw new TRPCError({
       code: 'TOO_MANY_REQUESTS',
       message: 'too many attempts; wait a minute and retry',

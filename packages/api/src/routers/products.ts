@@ -65,7 +65,7 @@ export const productsRouter = router({
         }
         // A search scans an index instead of reading a page by key: it costs
         // more of the address's reads (one is already charged).
-        if (!ctx.allowRead(ctx.clientAddress ?? 'unknown', ctx.settings.searchReadCost - 1)) {
+        if (!ctx.allowRead(ctx.limitKey, ctx.settings.searchReadCost - 1)) {
           await refuseRead(ctx);
         }
       }
