@@ -102,7 +102,9 @@ export async function prepareBenchDatabase(log: (line: string) => void): Promise
     passwords,
     reused,
     seedSeconds,
-    stop: () => server.stop(),
+    stop: async () => {
+      await server.stop();
+    },
   };
 }
 

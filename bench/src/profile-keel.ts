@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '@keel/db';
 import { prepareBenchDatabase } from './bench-database';
+import { benchEnv } from './env';
 import { runLoad } from './load';
 import { startServer } from './processes';
 import { connections, keelScript, keelServerEnv, sampleCursors } from './scenario-list';
@@ -30,7 +31,7 @@ await runLoad({ url: server.url, connections, seconds: 3, next });
 const result = await runLoad({
   url: server.url,
   connections,
-  seconds: Number(process.env.SECONDS ?? 10),
+  seconds: benchEnv.BENCH_SECONDS ?? 10,
   next,
 });
 console.log(`${Math.round(result.requestsPerSecond)} req/s under the profiler`);

@@ -1,7 +1,8 @@
-// `pnpm --filter @keel/bench exec tsx src/run-list.ts`: scenario A alone, for tuning (ROUNDS, SECONDS).
+// `pnpm --filter @keel/bench exec tsx src/run-list.ts`: scenario A alone, for tuning (BENCH_ROUNDS, BENCH_SECONDS).
 
 import { createDb } from '@keel/db';
 import { prepareBenchDatabase } from './bench-database';
+import { benchEnv } from './env';
 import { listThroughput, sampleCursors } from './scenario-list';
 
 const log = (line: string) => console.log(line);
@@ -13,8 +14,8 @@ const result = await listThroughput(
   bench,
   cursors,
   {
-    rounds: Number(process.env.ROUNDS ?? 2),
-    seconds: Number(process.env.SECONDS ?? 8),
+    rounds: benchEnv.BENCH_ROUNDS,
+    seconds: benchEnv.BENCH_SECONDS ?? 8,
     warmupSeconds: 3,
   },
   log,

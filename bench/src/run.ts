@@ -8,6 +8,7 @@ import type { DB } from '@keel/db';
 import { adminDb } from '@keel/platform';
 import type { Kysely } from 'kysely';
 import { ownerDb, prepareBenchDatabase, repositoryRoot } from './bench-database';
+import { benchEnv } from './env';
 import { startServer } from './processes';
 import { pageDepth } from './scenario-depth';
 import { searchFlood } from './scenario-flood';
@@ -17,7 +18,7 @@ import { seedingRate } from './scenario-seed';
 import { startupTime } from './scenario-startup';
 import { statementFixtures, statementsPerRequest } from './scenario-statements';
 
-const quick = process.env.BENCH_QUICK === '1';
+const quick = benchEnv.BENCH_QUICK === '1';
 const timing = quick
   ? { rounds: 2, seconds: 5, warmupSeconds: 2 }
   : { rounds: 3, seconds: 10, warmupSeconds: 3 };

@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import type { DB } from '@keel/db';
 import type { Kysely } from 'kysely';
 import type { BenchDatabase } from './bench-database';
+import { benchEnv } from './env';
 import { runLoad } from './load';
 import { startServer } from './processes';
 import { keelScript, keelServerEnv } from './scenario-list';
@@ -124,7 +125,7 @@ export async function searchFlood(
     ...base,
     READ_RATE_LIMIT_PER_MINUTE: '600',
     MAX_SEARCHES_PER_REQUEST: '4',
-    MAX_CONCURRENT_SEARCHES: process.env.BENCH_CONCURRENT_SEARCHES ?? '2',
+    MAX_CONCURRENT_SEARCHES: String(benchEnv.BENCH_CONCURRENT_SEARCHES),
   };
   const unprotectedEnv = {
     ...base,

@@ -4,6 +4,7 @@ import { createDb, type DB } from '@keel/db';
 import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
 import { repositoryRoot } from './bench-database';
+import { benchEnv } from './env';
 import { type Round, runLoad, summarize } from './load';
 import { type RunningServer, startServer } from './processes';
 
@@ -16,7 +17,7 @@ export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
     NODE_ENV: 'production',
     DATABASE_URL: bench.appUrl,
     DATABASE_POOL_MAX: String(poolSize),
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    LOG_LEVEL: benchEnv.BENCH_LOG_LEVEL,
     AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
     // Scenario D's clients keep thousands of orders open each.
     MAX_PENDING_ORDERS: '1000000000',

@@ -12,6 +12,11 @@
 // - The workspace's dependencies are missing or older than the lockfile:
 //   `pnpm install` runs first (under the same Node), so a fresh clone needs
 //   nothing but `pnpm dev` or `pnpm test`.
+// - With `--dotenv` first (`pnpm dev`, `pnpm start`, `pnpm start:local`,
+//   `pnpm db:*`), the repository's `.env` (or `KEEL_ENV_FILE`) is read
+//   into the environment; a variable already set in the real environment
+//   wins over the file. `pnpm test` does not read it, so a developer's
+//   settings never change what the tests see.
 //
 // Plain JavaScript without dependencies: it must run on the old Node it replaces.
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,10 +32,31 @@ import {
 import { constants, homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
 import { MINIMUM_NODE, satisfies } from './node-version.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const windows = process.platform === 'win32';
+
+/** The variables keel-node itself reads (it runs before any dependency is installed, so no schema library). */
+export const runtimeVariables = ['KEEL_NODE_CACHE', 'KEEL_SKIP_INSTALL', 'KEEL_ENV_FILE'];
+
+/**
+ * Reads `file` (a dotenv file: `NAME=value` lines, `#` comments, quotes)
+ * into `env` for every name `env` does not already have: the real
+ * environment wins. Returns the names taken from the file; none when the
+ * file does not exist.
+ */
+export function loadEnvFile(file, env = process.env) {
+  if (!existsSync(file)) return [];
+  const taken = [];
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) {
+    if (env[name] !== undefined) continue;
+    env[name] = value;
+    taken.push(name);
+  }
+  return taken;
+}
 
 /** The pinned version in `.node-version` (e.g. `24.21.0`). */
 export function pinnedNodeVersion() {
@@ -152,10 +178,17 @@ function run(command, args, env) {
 }
 
 async function main() {
-  const [command, ...args] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const readEnvFile = argv[0] === '--dotenv';
+  const [command, ...args] = readEnvFile ? argv.slice(1) : argv;
   if (!command) {
-    console.error('usage: keel-node <command> [args…]');
+    console.error('usage: keel-node [--dotenv] <command> [args…]');
     process.exit(2);
+  }
+  if (readEnvFile) {
+    const file = process.env.KEEL_ENV_FILE || join(root, '.env');
+    const taken = loadEnvFile(file);
+    if (taken.length > 0) console.error(`keel: from ${file}: ${taken.join(', ')}`);
   }
   const nodeDir = ensureNode();
   const env = { ...process.env };

@@ -12,7 +12,13 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+  DATABASE_URL: z.url({
+    protocol: /^postgres(ql)?$/,
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is not set; give the service connection (postgres://keel_app:…@host:5432/keel), or run `pnpm start:local` for the embedded database'
+        : 'must be a postgres:// URL',
+  }),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   DATABASE_STATEMENT_TIMEOUT_MS: milliseconds.default(15_000),
   /** Behind PgBouncer (transaction mode), startup parameters must not be sent. */
@@ -100,6 +106,9 @@ const schema = z.object({
 
 /** The server's validated configuration. */
 export type Config = z.infer<typeof schema>;
+
+/** The names of every variable the server reads; `turbo.json` must let each through (tested). */
+export const serverVariables = Object.keys(schema.shape);
 
 /** Every problem with the environment, one per line. */
 export class ConfigError extends Error {

@@ -1,7 +1,10 @@
 // `pnpm dev`: the embedded database (unless DATABASE_URL is set), migrations,
 // development seed data when the database is empty, then the server under
 // `tsx watch`, which restarts it on code changes while the database stays up.
-// Ctrl-C stops the server first, then the database.
+// With `--production` (`pnpm start:local`), the same database with the
+// production build instead: `node dist/main.mjs`, NODE_ENV=production, the
+// storefront build served from the same origin. Ctrl-C stops the server
+// first, then the database (`pg_ctl stop -m fast`).
 import '@keel/runtime/require-node';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -17,6 +20,7 @@ import {
 import { rawEnvironment } from './config';
 
 const env = rawEnvironment();
+const production = process.argv.includes('--production');
 const target = await openLocalDatabase({
   ...localDatabaseOptionsFromEnv('own', env),
   onLog: () => {},
@@ -32,8 +36,8 @@ async function stop(code: number): Promise<never> {
       child.kill('SIGTERM');
       await exited;
     }
-    await target.release();
-    if (target.embedded) console.log('embedded PostgreSQL stopped');
+    const how = await target.release();
+    if (target.embedded) console.log(`embedded PostgreSQL stopped (${how})`);
   }
   process.exit(code);
 }
@@ -85,24 +89,33 @@ if (target.embedded) {
 }
 console.log(`Keel API: http://${host}:${port}/trpc  health: http://${host}:${port}/healthz`);
 console.log(
-  `storefront: http://127.0.0.1:${env.WEB_PORT ?? '5173'}  (Vite, /trpc proxied to the API)`,
+  production
+    ? `storefront: http://${host}:${port}/  (the production build, served by the API)`
+    : `storefront: http://127.0.0.1:${env.WEB_PORT ?? '5173'}  (Vite, /trpc proxied to the API)`,
 );
 console.log('demo accounts:');
 for (const a of developmentAccounts)
   console.log(`  ${a.role.padEnd(8)} ${a.email} / ${a.password}`);
 
+const serverDir = join(import.meta.dirname, '..');
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 child = spawn(
   process.execPath,
-  [tsxCli, 'watch', '--clear-screen=false', join(import.meta.dirname, 'main.ts')],
+  production
+    ? [join(serverDir, 'dist', 'main.mjs')]
+    : [tsxCli, 'watch', '--clear-screen=false', join(import.meta.dirname, 'main.ts')],
   {
     stdio: 'inherit',
     env: {
       ...env,
       DATABASE_URL: target.appUrl,
-      NODE_ENV: env.NODE_ENV ?? 'development',
-      // Vite serves the storefront in development; a stale build must not answer here.
-      WEB_DIST_DIR: env.WEB_DIST_DIR ?? 'none',
+      ...(production
+        ? { NODE_ENV: 'production' }
+        : {
+            NODE_ENV: env.NODE_ENV ?? 'development',
+            // Vite serves the storefront in development; a stale build must not answer here.
+            WEB_DIST_DIR: env.WEB_DIST_DIR ?? 'none',
+          }),
     },
   },
 );

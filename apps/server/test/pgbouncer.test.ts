@@ -6,13 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { keelErrorCode, keelFieldErrors } from '@keel/client';
 import { appRoleSettings, createDb, createPool, type DB } from '@keel/db';
+import { readToolingEnvironment } from '@keel/platform';
 import { createTestDatabase, type TestDatabase } from '@keel/platform/testing';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type RunningApp, startApp } from './harness';
 import { type RunningPgBouncer, startPgBouncer } from './pgbouncer';
 
-const skip = process.env.KEEL_SKIP_PGBOUNCER === '1';
+const skip = readToolingEnvironment().KEEL_SKIP_PGBOUNCER === '1';
 if (skip) console.warn('KEEL_SKIP_PGBOUNCER=1: the PgBouncer suite is skipped');
 
 const catalogue = Array.from({ length: 37 }, (_, i) => ({

@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from '@keel/platform/testing';
 import { createRequestListener } from '@keel/server/app';
 import pino from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { readWebEnvironment } from '../env';
 
 export const webDist = join(import.meta.dirname, '..', 'dist');
 export const screenshots = join(import.meta.dirname, 'screenshots');
@@ -21,7 +22,11 @@ const installHint =
   "install Debian's package (`sudo apt-get install -y chromium`) or set CHROMIUM_PATH to a Chromium or Chrome binary";
 
 function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  const candidates = [
+    readWebEnvironment().CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+  ];
   return candidates.find((path): path is string => !!path && existsSync(path));
 }
 

@@ -72,7 +72,7 @@ export function isRetryable(error: unknown): boolean {
  * | 23514 check, 23502 not null, 22xxx invalid data | BAD_REQUEST |
  * | 40001 serialization, 40P01 deadlock (after retries) | CONFLICT |
  * | 57014 statement timeout, 55P03 lock timeout | TIMEOUT |
- * | 08xxx, 57P01–57P03, 53300, connection errors | SERVICE_UNAVAILABLE |
+ * | 08xxx, 28xxx, 3D000, 57P01–57P03, 53300, connection and TLS errors | SERVICE_UNAVAILABLE |
  * | a `DomainError` (NotFound, Conflict, OutOfStock, InvalidRequest, TokenRejected) | its own code |
  * | anything else | INTERNAL_SERVER_ERROR |
  */
@@ -114,17 +114,29 @@ function fromSqlState(error: PgError & Error): TRPCError {
   }
   if (code === '57014' || code === '55P03')
     return fail('TIMEOUT', 'the database took too long to answer');
-  if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300', '53400'].includes(code)) {
+  // 28xxx (refused at sign-in: the password, or pg_hba refusing a connection
+  // without TLS) and 3D000 (no such database) happen only while connecting:
+  // the service cannot reach its database, whatever the request was.
+  if (
+    code.startsWith('08') ||
+    code.startsWith('28') ||
+    ['3D000', '57P01', '57P02', '57P03', '53300', '53400'].includes(code)
+  ) {
     return fail('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly');
   }
   return fail('INTERNAL_SERVER_ERROR', 'internal error');
 }
 
+// Node's TLS failures while connecting: an untrusted or mismatched server
+// certificate, or a handshake that failed (a wrong sslmode or sslrootcert).
+const tlsFailure =
+  /^(ERR_TLS_|ERR_SSL_|EPROTO$|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$)/;
+
 function isConnectionFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: string }).code;
-  if (code && connectionLost.has(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Cannot use a pool after calling end/i.test(
+  if (code && (connectionLost.has(code) || tlsFailure.test(code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Cannot use a pool after calling end|The server does not support SSL connections/i.test(
     error.message,
   );
 }

@@ -3,7 +3,13 @@
 // PostgreSQL 18 with TLS, scratch and test databases, schema conformance,
 // seed data, type generation and the db:* commands.
 
-export { developmentPasswords, localDatabaseOptionsFromEnv } from './cli/env';
+export {
+  developmentPasswords,
+  localDatabaseOptionsFromEnv,
+  readToolingEnvironment,
+  type ToolingEnvironment,
+  toolingVariables,
+} from './cli/env';
 export { columnOverrides, generateTypes } from './codegen';
 export {
   checkSchemaConformance,
@@ -15,6 +21,8 @@ export {
   type EmbeddedPostgres,
   type EmbeddedPostgresOptions,
   findFreePort,
+  pgCtlStopArgs,
+  type StopPath,
   startEmbeddedPostgres,
 } from './embedded/embedded-postgres';
 export {

@@ -4,9 +4,10 @@
 // role with CREATEROLE and CREATEDB); passwords from KEEL_*_PASSWORD.
 import '@keel/runtime/require-node';
 import { provisionDatabase } from '../embedded/local-database';
-import { localDatabaseOptionsFromEnv } from './env';
+import { localDatabaseOptionsFromEnv, readToolingEnvironment } from './env';
 
-const adminUrl = process.env.DATABASE_ADMIN_URL;
+const vars = readToolingEnvironment();
+const adminUrl = vars.DATABASE_ADMIN_URL;
 if (!adminUrl) {
   console.error(
     'DATABASE_ADMIN_URL is not set: point it at the server as a superuser (see README, "External PostgreSQL")',
@@ -14,9 +15,9 @@ if (!adminUrl) {
   process.exit(2);
 }
 const options = localDatabaseOptionsFromEnv('attach');
-const missing = ['KEEL_OWNER_PASSWORD', 'KEEL_APP_PASSWORD', 'KEEL_READONLY_PASSWORD'].filter(
-  (name) => !process.env[name],
-);
+const missing = (
+  ['KEEL_OWNER_PASSWORD', 'KEEL_APP_PASSWORD', 'KEEL_READONLY_PASSWORD'] as const
+).filter((name) => !vars[name]);
 if (missing.length > 0) {
   console.error(
     `set ${missing.join(', ')}: an external server never gets the development passwords`,

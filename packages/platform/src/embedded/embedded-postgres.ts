@@ -29,6 +29,9 @@ export interface EmbeddedPostgresOptions {
   onLog?: (line: string) => void;
 }
 
+/** How a server was stopped: see `EmbeddedPostgres.stop`. */
+export type StopPath = 'pg_ctl' | 'signal';
+
 /** A running embedded PostgreSQL server. */
 export interface EmbeddedPostgres {
   host: string;
@@ -39,8 +42,13 @@ export interface EmbeddedPostgres {
   certificatePath: string;
   /** A connection string for `role` with `sslmode=verify-full` against the server certificate. */
   url(role: string, password: string, database: string): string;
-  /** Fast shutdown; throwaway clusters are removed. Safe to call twice. */
-  stop(): Promise<void>;
+  /**
+   * Fast shutdown (`pg_ctl stop -m fast`: open transactions roll back, the
+   * server writes a checkpoint and exits); throwaway clusters are removed.
+   * Resolves with how it was stopped: `pg_ctl`, or `signal` when pg_ctl could
+   * not (the fallback, logged through `onLog`). Safe to call twice.
+   */
+  stop(): Promise<StopPath>;
   /** Calls `listener` if the server exits without `stop()` (it crashed or was killed). */
   onUnexpectedExit(listener: (code: number | null, signal: string | null) => void): void;
 }
@@ -77,14 +85,15 @@ export async function startEmbeddedPostgres(
   const certificatePath = await ensureServerCertificate(dataDir, osUser);
   await writeFile(join(dataDir, 'pg_hba.conf'), hbaRules);
   if (osUser) await chown(join(dataDir, 'pg_hba.conf'), osUser.uid, osUser.gid);
-  await stopLeftoverServer(dataDir);
+  await stopLeftoverServer(binaries.pgCtl, dataDir, osUser);
 
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = options.port ?? (await findFreePort());
     try {
       const child = await launch(binaries.postgres, dataDir, port, options, osUser, log);
-      return handle(child, port, dataDir, certificatePath, options.persistent);
+      const stopServer = () => stopChild(child, binaries.pgCtl, dataDir, osUser, log);
+      return handle(child, port, dataDir, certificatePath, options.persistent, stopServer);
     } catch (error) {
       lastError = error;
       if (options.port !== undefined) break;
@@ -283,10 +292,11 @@ function handle(
   dataDir: string,
   certificatePath: string,
   persistent: boolean,
+  stopServer: () => Promise<StopPath>,
 ): EmbeddedPostgres {
   running.add(child);
   installExitHook();
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<StopPath> | undefined;
   const unexpected: ((code: number | null, signal: string | null) => void)[] = [];
   child.once('exit', (code, signal) => {
     running.delete(child);
@@ -301,9 +311,10 @@ function handle(
       embeddedUrl({ port, certificatePath }, role, password, database),
     stop() {
       stopping ??= (async () => {
-        await stopChild(child);
+        const path = await stopServer();
         running.delete(child);
         if (!persistent) await rm(dataDir, { recursive: true, force: true });
+        return path;
       })();
       return stopping;
     },
@@ -313,20 +324,45 @@ function handle(
   };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolvePromise) => {
+/** The arguments of a fast `pg_ctl stop` that waits until the server is down. */
+export function pgCtlStopArgs(dataDir: string): string[] {
+  return ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'];
+}
+
+/**
+ * Stops the server with `pg_ctl stop -m fast`, as PostgreSQL documents for
+ * every platform; on Windows a child-process signal would be a hard kill.
+ * When pg_ctl cannot (it is missing, or times out), the fast-shutdown signal
+ * is the fallback, escalated to an immediate shutdown after 15 s.
+ */
+async function stopChild(
+  child: ChildProcess,
+  pgCtl: string,
+  dataDir: string,
+  osUser: OsUser | undefined,
+  log: (line: string) => void,
+): Promise<StopPath> {
+  if (child.exitCode !== null || child.signalCode !== null) return 'pg_ctl';
+  const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
+  try {
+    await run(pgCtl, pgCtlStopArgs(dataDir), osUser, log);
+    await exited;
+    return 'pg_ctl';
+  } catch (error) {
+    log(`pg_ctl stop failed, stopping with a signal instead: ${String(error)}`);
+  }
+  if (child.exitCode === null && child.signalCode === null) {
     const escalate = setTimeout(() => child.kill('SIGQUIT'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(escalate);
-      resolvePromise();
-    });
-    child.kill('SIGINT'); // PostgreSQL's "fast" shutdown
-  });
+    child.kill('SIGINT'); // PostgreSQL's "fast" shutdown on Unix
+    await exited;
+    clearTimeout(escalate);
+  }
+  return 'signal';
 }
 
 // Whatever way this process ends (uncaught error, process.exit), the servers
-// it started get the fast-shutdown signal and finish on their own.
+// it started get the fast-shutdown signal and finish on their own. An exit
+// hook cannot wait for pg_ctl; `stop()` is the clean way.
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -336,12 +372,20 @@ function installExitHook(): void {
 }
 
 /** A server left running by a killed process would hold the data directory; stop it. */
-async function stopLeftoverServer(dataDir: string): Promise<void> {
+async function stopLeftoverServer(
+  pgCtl: string,
+  dataDir: string,
+  osUser: OsUser | undefined,
+): Promise<void> {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  process.kill(pid, 'SIGINT');
+  const stopped = await run(pgCtl, pgCtlStopArgs(dataDir), osUser, () => {}).then(
+    () => true,
+    () => false,
+  );
+  if (!stopped) process.kill(pid, 'SIGINT');
   const deadline = Date.now() + 15_000;
   while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }

@@ -15,6 +15,7 @@ import {
   embeddedHost,
   embeddedUrl,
   findFreePort,
+  type StopPath,
   startEmbeddedPostgres,
   superuserName,
 } from './embedded-postgres';
@@ -30,8 +31,8 @@ export interface DatabaseTarget {
   readonlyUrl?: string;
   /** Set when this call started the embedded server. */
   embedded?: EmbeddedPostgres;
-  /** Stops the embedded server if this call started it; otherwise does nothing. */
-  release(): Promise<void>;
+  /** Stops the embedded server if this call started it (saying how); otherwise does nothing. */
+  release(): Promise<StopPath | 'nothing to stop'>;
 }
 
 /** Settings for `openLocalDatabase`; `cli/env.ts` fills them from the environment. */
@@ -73,7 +74,7 @@ export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<
     return {
       appUrl: options.databaseUrl,
       ownerUrl: options.databaseOwnerUrl ?? options.databaseUrl,
-      release: async () => {},
+      release: async () => 'nothing to stop' as const,
     };
   }
   if (options.mode === 'attach') {
@@ -156,7 +157,10 @@ async function attachToRunning(options: LocalDatabaseOptions): Promise<DatabaseT
   } catch {
     return undefined;
   }
-  return { ...urlsFor(port, join(dataDir, 'server.crt'), options), release: async () => {} };
+  return {
+    ...urlsFor(port, join(dataDir, 'server.crt'), options),
+    release: async () => 'nothing to stop' as const,
+  };
 }
 
 function urlsFor(port: number, certificatePath: string, options: LocalDatabaseOptions) {

@@ -11,6 +11,8 @@ import { type OsUser, runsAs } from './os-user';
 export interface PostgresBinaries {
   postgres: string;
   initdb: string;
+  /** Stops a server the way PostgreSQL documents on every platform (a signal is not a clean stop on Windows). */
+  pgCtl: string;
   version: string;
 }
 
@@ -42,11 +44,17 @@ export async function resolvePostgresBinaries(): Promise<PostgresBinaries> {
   const binaries = (await import(pathToFileURL(platformEntry).href)) as {
     postgres: string;
     initdb: string;
+    pg_ctl: string;
   };
   const manifest = JSON.parse(
     await readFile(join(dirname(platformEntry), '..', 'package.json'), 'utf8'),
   ) as { version: string };
-  return { postgres: binaries.postgres, initdb: binaries.initdb, version: manifest.version };
+  return {
+    postgres: binaries.postgres,
+    initdb: binaries.initdb,
+    pgCtl: binaries.pg_ctl,
+    version: manifest.version,
+  };
 }
 
 /**
@@ -63,6 +71,7 @@ export async function binariesReachableBy(
   const copied = {
     postgres: join(target, 'bin', 'postgres'),
     initdb: join(target, 'bin', 'initdb'),
+    pgCtl: join(target, 'bin', 'pg_ctl'),
     version: binaries.version,
   };
   if (!isComplete(target, user)) {

@@ -62,7 +62,9 @@ export async function startScratchDatabase(
       database,
       ownerUrl,
       appUrl: server.url(roleNames.app, passwords.app, database),
-      stop: () => server.stop(),
+      stop: async () => {
+        await server.stop();
+      },
     };
   } catch (error) {
     await server.stop();

@@ -1,0 +1,3 @@
+import { defineKeelTestConfig } from '@keel/vitest-config';
+
+export default defineKeelTestConfig({});

@@ -1,0 +1,6 @@
+/** The variables keel-node itself reads. */
+export const runtimeVariables: string[];
+/** Reads a dotenv file into `env` where `env` has no value yet; returns the names taken. */
+export function loadEnvFile(file: string, env?: Record<string, string | undefined>): string[];
+export function pinnedNodeVersion(): string;
+export function nodeCacheDir(env?: Record<string, string | undefined>): string;
