@@ -15,7 +15,8 @@ export interface TestUser {
   email: string;
   displayName: string;
   role: 'customer' | 'admin';
-  password: string;
+  /** null: the user cannot sign in or prove a password (see createUser). */
+  password: string | null;
   token: string;
 }
 
@@ -32,16 +33,25 @@ export async function createUser(
   options: {
     role?: 'customer' | 'admin';
     label?: string;
-    password?: string;
+    /**
+     * The password (default `testPassword`); null stores a hash that no
+     * password matches, refused without running scrypt, for users that
+     * only need their token and may be sent thousands of wrong passwords.
+     */
+    password?: string | null;
     sessionTtlMs?: number;
   } = {},
 ): Promise<TestUser> {
   const role = options.role ?? 'customer';
   const label = options.label ?? role;
-  const password = options.password ?? testPassword;
+  const password = options.password === undefined ? testPassword : options.password;
   testPasswordHash ??= hashPassword(testPassword);
   const passwordHash =
-    password === testPassword ? await testPasswordHash : await hashPassword(password);
+    password === null
+      ? 'no-password'
+      : password === testPassword
+        ? await testPasswordHash
+        : await hashPassword(password);
   const email = `${label}-${randomUUID().slice(0, 8)}@example.com`;
   const user = await db
     .insertInto('users')
