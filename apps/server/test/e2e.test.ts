@@ -1,17 +1,25 @@
+// The customer journey, kept once and here, over HTTP through the real client:
+// an admin adds a product, a customer registers, signs in, browses every
+// product, orders, lists, cancels, and sees an order shipped. Then batching,
+// and errors as a client receives them.
 import { randomUUID } from 'node:crypto';
 import { keelErrorCode, keelFieldErrors } from '@keel/client';
-import { createTestDatabase } from '@keel/platform/testing';
+import { createTestDatabase, createUser, makeProduct } from '@keel/platform/testing';
 import { afterAll, describe, expect, test } from 'vitest';
 import { startApp } from './harness';
 
 const testDb = await createTestDatabase();
-const catalogue = Array.from({ length: 37 }, (_, i) => ({
-  sku: `E2E-${String(i).padStart(3, '0')}`,
-  name: `End To End ${i}`,
-  price_cents: 100 + (i % 7) * 50,
-  stock_quantity: 5,
-}));
-await testDb.db.insertInto('products').values(catalogue).execute();
+const catalogue = await Promise.all(
+  Array.from({ length: 37 }, (_, i) =>
+    makeProduct(testDb.db, {
+      sku: `E2E-${String(i).padStart(3, '0')}`,
+      name: `End To End ${i}`,
+      priceCents: 100 + (i % 7) * 50,
+      stockQuantity: 5,
+    }),
+  ),
+);
+const admin = await createUser(testDb.db, { role: 'admin' });
 const app = await startApp(testDb.db, { authRateLimitPerMinute: 1_000 });
 afterAll(async () => {
   await app.close();
@@ -19,14 +27,25 @@ afterAll(async () => {
 });
 
 describe('a customer, over HTTP through the real client', () => {
-  test('registers, logs in, pages through every product, orders, lists and cancels', async () => {
+  test('an admin adds a product; a customer registers, logs in, pages through every product, orders, lists, cancels, and sees an order shipped', async () => {
+    const asAdmin = app.client(admin.token);
+    const added = await asAdmin.products.create.mutate({
+      sku: 'E2E-NEW',
+      name: 'Journey Widget',
+      priceCents: 1250,
+      stockQuantity: 3,
+    });
+    expect(added).toMatchObject({ sku: 'E2E-NEW', priceCents: 1250, stockQuantity: 3 });
+
     const anonymous = app.client();
     const registered = await anonymous.auth.register.mutate({
-      email: 'e2e@example.com',
+      email: 'E2E@Example.com',
       password: 'e2e-password-123',
       displayName: 'E2E',
     });
-    expect(registered.user.email).toBe('e2e@example.com');
+    // The address is kept as typed; signing in matches it without regard to case.
+    expect(registered.user.email).toBe('E2E@Example.com');
+    expect((await app.client(registered.token).auth.me.query()).email).toBe('E2E@Example.com');
     const { token, user } = await anonymous.auth.login.mutate({
       email: 'e2e@example.com',
       password: 'e2e-password-123',
@@ -46,22 +65,43 @@ describe('a customer, over HTTP through the real client', () => {
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
-    expect(seen).toHaveLength(catalogue.length);
-    expect(new Set(seen)).toEqual(new Set(catalogue.map((p) => p.sku)));
+    const skus = [...catalogue.map((p) => p.sku), added.sku];
+    expect(seen).toHaveLength(skus.length);
+    expect(new Set(seen)).toEqual(new Set(skus));
 
-    const first = await keel.products.bySku.query({ sku: 'E2E-001' });
+    const widget = await keel.products.bySku.query({ sku: 'E2E-NEW' });
+    expect(widget.id).toBe(added.id);
     const order = await keel.orders.place.mutate({
       idempotencyKey: randomUUID(),
-      items: [{ productId: first.id, quantity: 2 }],
+      items: [{ productId: widget.id, quantity: 2 }],
     });
+    expect(order.status).toBe('pending');
     expect(order.placedAt).toBeInstanceOf(Date);
-    expect(order.totalCents).toBe(first.priceCents * 2);
+    expect(order.totalCents).toBe(2500);
+    expect(order.items).toEqual([
+      expect.objectContaining({ productId: widget.id, quantity: 2, unitPriceCents: 1250 }),
+    ]);
+    expect((await keel.products.byId.query({ id: widget.id })).stockQuantity).toBe(1);
 
     const mine = await keel.orders.list.query({ limit: 10 });
     expect(mine.items.map((o) => o.id)).toEqual([order.id]);
     const cancelled = await keel.orders.cancel.mutate({ id: order.id });
     expect(cancelled.status).toBe('cancelled');
-    expect((await keel.products.byId.query({ id: first.id })).stockQuantity).toBe(5);
+    expect((await keel.products.byId.query({ id: widget.id })).stockQuantity).toBe(3);
+
+    const second = await keel.orders.place.mutate({
+      idempotencyKey: randomUUID(),
+      items: [{ productId: widget.id, quantity: 1 }],
+    });
+    await asAdmin.orders.updateStatus.mutate({ id: second.id, status: 'paid' });
+    await asAdmin.orders.updateStatus.mutate({ id: second.id, status: 'shipped' });
+    expect((await keel.orders.byId.query({ id: second.id })).status).toBe('shipped');
+    const both = await keel.orders.list.query({ limit: 10 });
+    expect(both.items.map((o) => [o.id, o.status])).toEqual([
+      [second.id, 'shipped'],
+      [order.id, 'cancelled'],
+    ]);
+    expect((await keel.products.byId.query({ id: widget.id })).stockQuantity).toBe(2);
   });
 });
 
@@ -119,12 +159,7 @@ describe('errors arrive with the documented codes and nothing internal', () => {
 
   test('no token is UNAUTHORIZED, an unknown order NOT_FOUND, a tampered cursor BAD_REQUEST', async () => {
     expect(keelErrorCode(await caught(app.client().orders.list.query({})))).toBe('UNAUTHORIZED');
-    const { token } = await app.client().auth.register.mutate({
-      email: 'codes@example.com',
-      password: 'codes-password-1',
-      displayName: 'Codes',
-    });
-    const keel = app.client(token);
+    const keel = app.client((await createUser(testDb.db)).token);
     expect(keelErrorCode(await caught(keel.orders.byId.query({ id: randomUUID() })))).toBe(
       'NOT_FOUND',
     );

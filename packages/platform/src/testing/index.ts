@@ -13,6 +13,15 @@ import { embeddedUrl, superuserName } from '../embedded/embedded-postgres';
 import { adminDb } from '../embedded/local-database';
 import type { TestPostgres } from './test-postgres';
 
+export {
+  createUser,
+  makeProduct,
+  seedUsers,
+  type TestProduct,
+  type TestUser,
+  testPassword,
+  uniqueSku,
+} from './fixtures';
 export type { TestPostgres } from './test-postgres';
 
 /** A database of a test file's own, cloned from the migrated template. */

@@ -1,19 +1,81 @@
-// The authorization matrix of packages/api/test/authorization.test.ts, over
-// HTTP through the real client: every procedure × {anonymous, customer A,
-// customer B, admin}, with the same expectations; plus forged, malformed,
-// expired and revoked credentials, and nobody reading or changing what is not theirs.
+// The authorization matrix, kept once and over HTTP through the real client
+// (so it also proves the status codes and the bearer-token handling): every
+// procedure × {anonymous, customer A, customer B, admin}; plus forged,
+// malformed, expired and revoked credentials, and nobody reading or changing
+// what is not theirs.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { appRouter } from '@keel/api';
 import { createKeelClient, type KeelClient, type KeelErrorCode, keelErrorCode } from '@keel/client';
-import { createTestDatabase } from '@keel/platform/testing';
-import { afterAll, describe, expect, test } from 'vitest';
 import {
-  expectedAccess,
-  type Outcome,
-  type Who,
-  whos,
-} from '../../../packages/api/test/access-rules';
+  createTestDatabase,
+  createUser,
+  makeProduct,
+  testPassword as password,
+  seedUsers,
+  uniqueSku,
+} from '@keel/platform/testing';
+import { afterAll, describe, expect, test } from 'vitest';
 import { startApp } from './harness';
+
+// ---------------------------------------------------------------------------
+// Who may call what.
+
+type Who = 'anonymous' | 'customerA' | 'customerB' | 'admin';
+type Outcome = 'OK' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND';
+
+const whos: readonly Who[] = ['anonymous', 'customerA', 'customerB', 'admin'];
+
+const everyone = { anonymous: 'OK', customerA: 'OK', customerB: 'OK', admin: 'OK' } as const;
+const signedIn = {
+  anonymous: 'UNAUTHORIZED',
+  customerA: 'OK',
+  customerB: 'OK',
+  admin: 'OK',
+} as const;
+const adminOnly = {
+  anonymous: 'UNAUTHORIZED',
+  customerA: 'FORBIDDEN',
+  customerB: 'FORBIDDEN',
+  admin: 'OK',
+} as const;
+
+/** Expected outcome per procedure and caller; order ids are customer A's. */
+const expectedAccess = {
+  'auth.register': everyone,
+  'auth.login': everyone,
+  'auth.logout': signedIn,
+  'auth.me': signedIn,
+  'health.check': everyone,
+  'products.list': everyone,
+  'products.byId': everyone,
+  'products.bySku': everyone,
+  'products.create': adminOnly,
+  'products.update': adminOnly,
+  'products.delete': adminOnly,
+  'orders.place': signedIn,
+  'orders.list': signedIn,
+  // Customer A's order: B must not learn that it exists.
+  'orders.byId': {
+    anonymous: 'UNAUTHORIZED',
+    customerA: 'OK',
+    customerB: 'NOT_FOUND',
+    admin: 'OK',
+  },
+  // A fresh pending order of customer A each time. orders.cancel is scoped to the
+  // caller's own orders for everyone, admins included (they use orders.updateStatus).
+  'orders.cancel': {
+    anonymous: 'UNAUTHORIZED',
+    customerA: 'OK',
+    customerB: 'NOT_FOUND',
+    admin: 'NOT_FOUND',
+  },
+  'orders.updateStatus': adminOnly,
+  'users.list': adminOnly,
+  'users.updateMe': signedIn,
+  'users.deleteMe': signedIn,
+} satisfies Record<string, Record<Who, Outcome>>;
+
+// ---------------------------------------------------------------------------
 
 const testDb = await createTestDatabase();
 const db = testDb.db;
@@ -29,7 +91,6 @@ afterAll(async () => {
   await testDb.destroy();
 });
 
-const password = 'correct-horse-battery';
 const anonymous = app.client();
 
 const httpStatusOf: Partial<Record<KeelErrorCode, number>> = {
@@ -55,40 +116,23 @@ async function codeOf(run: Promise<unknown>): Promise<string> {
   }
 }
 
-async function register(label: string, role: 'customer' | 'admin' = 'customer', on = app) {
-  const email = `${label}-${randomUUID().slice(0, 8)}@example.com`;
-  const { user, token } = await on
-    .client()
-    .auth.register.mutate({ email, password, displayName: label });
-  if (role === 'admin') {
-    await db.updateTable('users').set({ role: 'admin' }).where('id', '=', user.id).execute();
-  }
-  return { user, token, email, client: on.client(token) };
-}
+const newSku = () => uniqueSku('AZ');
 
-const newSku = () => `AZ-${randomUUID().slice(0, 8).toUpperCase()}`;
-
-const [customerA, customerB, admin] = await Promise.all([
-  register('alice'),
-  register('bob'),
-  register('root', 'admin'),
-]);
+const { customer: customerA, otherCustomer: customerB, admin } = await seedUsers(db);
 
 const clients: Record<Who, KeelClient> = {
   anonymous,
-  customerA: customerA.client,
-  customerB: customerB.client,
-  admin: admin.client,
+  customerA: app.client(customerA.token),
+  customerB: app.client(customerB.token),
+  admin: app.client(admin.token),
 };
 
-const product = await admin.client.products.create.mutate({
-  sku: newSku(),
+const product = await makeProduct(db, {
   name: 'Matrix widget',
   priceCents: 500,
   stockQuantity: 10_000,
 });
-const inactiveProduct = await admin.client.products.create.mutate({
-  sku: newSku(),
+const inactiveProduct = await makeProduct(db, {
   name: 'Hidden widget',
   priceCents: 700,
   stockQuantity: 10,
@@ -102,18 +146,21 @@ function placeOrder(client: KeelClient, quantity = 1) {
   });
 }
 
-const orderOfA = await placeOrder(customerA.client);
-const orderOfB = await placeOrder(customerB.client);
+const orderOfA = await placeOrder(clients.customerA);
+const orderOfB = await placeOrder(clients.customerB);
 
 /** A client that may be used up: a fresh user of the same role (anonymous stays anonymous). */
 async function throwawayClient(who: Who): Promise<KeelClient> {
   if (who === 'anonymous') return anonymous;
-  return (await register(`throwaway-${who}`, who === 'admin' ? 'admin' : 'customer')).client;
+  const user = await createUser(db, {
+    label: `throwaway-${who}`,
+    role: who === 'admin' ? 'admin' : 'customer',
+  });
+  return app.client(user.token);
 }
 
 interface Row {
-  procedure: string;
-  expected: Record<Who, Outcome>;
+  procedure: keyof typeof expectedAccess;
   /** Use a throwaway user for this row: the call destroys the caller's session or account. */
   throwaway?: boolean;
   /** Sets up what the call needs (outside the measured call), then returns the call. */
@@ -123,7 +170,6 @@ interface Row {
 const matrix: Row[] = [
   {
     procedure: 'auth.register',
-    expected: expectedAccess['auth.register'],
     arrange: async (c) => () =>
       c.auth.register.mutate({
         email: `reg-${randomUUID().slice(0, 8)}@example.com`,
@@ -133,43 +179,35 @@ const matrix: Row[] = [
   },
   {
     procedure: 'auth.login',
-    expected: expectedAccess['auth.login'],
     arrange: async (c) => () => c.auth.login.mutate({ email: customerA.email, password }),
   },
   {
     procedure: 'auth.logout',
-    expected: expectedAccess['auth.logout'],
     throwaway: true,
     arrange: async (c) => () => c.auth.logout.mutate(),
   },
   {
     procedure: 'auth.me',
-    expected: expectedAccess['auth.me'],
     arrange: async (c) => () => c.auth.me.query(),
   },
   {
     procedure: 'health.check',
-    expected: expectedAccess['health.check'],
     arrange: async (c) => () => c.health.check.query(),
   },
   {
     procedure: 'products.list',
-    expected: expectedAccess['products.list'],
     arrange: async (c) => () => c.products.list.query({ limit: 5 }),
   },
   {
     procedure: 'products.byId',
-    expected: expectedAccess['products.byId'],
     arrange: async (c) => () => c.products.byId.query({ id: product.id }),
   },
   {
     procedure: 'products.bySku',
-    expected: expectedAccess['products.bySku'],
     arrange: async (c) => () => c.products.bySku.query({ sku: product.sku }),
   },
   {
     procedure: 'products.create',
-    expected: expectedAccess['products.create'],
     arrange: async (c) => () =>
       c.products.create.mutate({
         sku: newSku(),
@@ -180,86 +218,69 @@ const matrix: Row[] = [
   },
   {
     procedure: 'products.update',
-    expected: expectedAccess['products.update'],
     arrange: async (c) => {
-      const target = await admin.client.products.create.mutate({
-        sku: newSku(),
-        name: 'To update',
-        priceCents: 100,
-      });
+      const target = await makeProduct(db, { name: 'To update', priceCents: 100 });
       return () => c.products.update.mutate({ id: target.id, priceCents: 150 });
     },
   },
   {
     procedure: 'products.delete',
-    expected: expectedAccess['products.delete'],
     arrange: async (c) => {
-      const target = await admin.client.products.create.mutate({
-        sku: newSku(),
-        name: 'To delete',
-        priceCents: 100,
-      });
+      const target = await makeProduct(db, { name: 'To delete', priceCents: 100 });
       return () => c.products.delete.mutate({ id: target.id });
     },
   },
   {
     procedure: 'orders.place',
-    expected: expectedAccess['orders.place'],
     arrange: async (c) => () => placeOrder(c),
   },
   {
     procedure: 'orders.list',
-    expected: expectedAccess['orders.list'],
     arrange: async (c) => () => c.orders.list.query({ limit: 5 }),
   },
   {
     procedure: 'orders.byId',
-    expected: expectedAccess['orders.byId'],
     arrange: async (c) => () => c.orders.byId.query({ id: orderOfA.id }),
   },
   {
     procedure: 'orders.cancel',
-    expected: expectedAccess['orders.cancel'],
     arrange: async (c) => {
-      const order = await placeOrder(customerA.client);
+      const order = await placeOrder(clients.customerA);
       return () => c.orders.cancel.mutate({ id: order.id });
     },
   },
   {
     procedure: 'orders.updateStatus',
-    expected: expectedAccess['orders.updateStatus'],
     arrange: async (c) => {
-      const order = await placeOrder(customerA.client);
+      const order = await placeOrder(clients.customerA);
       return () => c.orders.updateStatus.mutate({ id: order.id, status: 'paid' });
     },
   },
   {
     procedure: 'users.list',
-    expected: expectedAccess['users.list'],
     arrange: async (c) => () => c.users.list.query({ limit: 5 }),
   },
   {
     procedure: 'users.updateMe',
-    expected: expectedAccess['users.updateMe'],
     arrange: async (c) => () => c.users.updateMe.mutate({ displayName: 'Renamed' }),
   },
   {
     procedure: 'users.deleteMe',
-    expected: expectedAccess['users.deleteMe'],
     throwaway: true,
     arrange: async (c) => () => c.users.deleteMe.mutate({ password }),
   },
 ];
 
-test('the matrix covers every procedure of the appRouter exactly once', () => {
+test('the matrix and its table cover every procedure of the appRouter exactly once', () => {
   const procedures = Object.keys(appRouter._def.procedures).sort();
   const covered = matrix.map((row) => row.procedure).sort();
   expect(covered).toEqual(procedures);
   expect(new Set(covered).size).toBe(covered.length);
+  expect(Object.keys(expectedAccess).sort()).toEqual(procedures);
 });
 
-describe.each(matrix)('$procedure over HTTP', (row) => {
-  const cells = whos.map((who) => ({ who, expected: row.expected[who] }));
+describe.each(matrix)('$procedure', (row) => {
+  const cells = whos.map((who) => ({ who, expected: expectedAccess[row.procedure][who] }));
   test.each(cells)('called by $who: $expected', async ({ who, expected }) => {
     const client = row.throwaway ? await throwawayClient(who) : clients[who];
     const act = await row.arrange(client);
@@ -303,7 +324,7 @@ describe('credentials that are not a live session are UNAUTHORIZED', () => {
     const last = customerA.token.at(-1) === 'A' ? 'B' : 'A';
     const tampered = `${customerA.token.slice(0, -1)}${last}`;
     expect(await codeOf(app.client(tampered).auth.me.query())).toBe('UNAUTHORIZED');
-    expect((await customerA.client.auth.me.query()).id).toBe(customerA.user.id);
+    expect((await clients.customerA.auth.me.query()).id).toBe(customerA.id);
   });
 
   const malformedHeaders = [
@@ -329,11 +350,17 @@ describe('credentials that are not a live session are UNAUTHORIZED', () => {
 
   test('the same header with a live token is accepted, so the refusals above are about the header', async () => {
     const me = await withAuthorization(`Bearer ${customerA.token}`).auth.me.query();
-    expect(me.id).toBe(customerA.user.id);
+    expect(me.id).toBe(customerA.id);
   });
 
   test('an expired token (session TTL 300 ms, 500 ms later)', async () => {
-    const { client, user, token } = await register('expiring', 'customer', shortLived);
+    // Registered through the app whose sessions last 300 ms: its setting is what is tested.
+    const { user, token } = await shortLived.client().auth.register.mutate({
+      email: `expiring-${randomUUID().slice(0, 8)}@example.com`,
+      password,
+      displayName: 'Expiring',
+    });
+    const client = shortLived.client(token);
     // The token is this user's live session, made to last 300 ms (checked in the
     // database rather than by a call, which a loaded machine could make too late).
     const session = await db
@@ -358,8 +385,9 @@ describe('credentials that are not a live session are UNAUTHORIZED', () => {
   });
 
   test("a revoked token (after auth.logout), while the same user's other session still works", async () => {
-    const { client, email, user } = await register('leaving');
-    const other = await anonymous.auth.login.mutate({ email, password });
+    const user = await createUser(db, { label: 'leaving' });
+    const client = app.client(user.token);
+    const other = await anonymous.auth.login.mutate({ email: user.email, password });
     expect((await client.auth.me.query()).id).toBe(user.id);
     expect(await client.auth.logout.mutate()).toEqual({ signedOut: true });
     expect(await codeOf(client.auth.me.query())).toBe('UNAUTHORIZED');
@@ -371,7 +399,7 @@ describe('credentials that are not a live session are UNAUTHORIZED', () => {
   });
 
   test('the token of a deleted account (after users.deleteMe)', async () => {
-    const { client } = await register('deleting');
+    const client = app.client((await createUser(db, { label: 'deleting' })).token);
     expect(await client.users.deleteMe.mutate({ password })).toEqual({ deleted: true });
     expect(await codeOf(client.auth.me.query())).toBe('UNAUTHORIZED');
     expect(await codeOf(placeOrder(client))).toBe('UNAUTHORIZED');
@@ -382,58 +410,56 @@ describe('credentials that are not a live session are UNAUTHORIZED', () => {
 
 describe('orders are private to their customer', () => {
   test("a customer cannot read another customer's order: NOT_FOUND, same as a missing order", async () => {
-    const foreign = await customerB.client.orders.byId.query({ id: orderOfA.id }).catch((e) => e);
-    const missing = await customerB.client.orders.byId.query({ id: randomUUID() }).catch((e) => e);
+    const foreign = await clients.customerB.orders.byId.query({ id: orderOfA.id }).catch((e) => e);
+    const missing = await clients.customerB.orders.byId.query({ id: randomUUID() }).catch((e) => e);
     expect(keelErrorCode(foreign)).toBe('NOT_FOUND');
     expect(keelErrorCode(missing)).toBe('NOT_FOUND');
     expect(foreign.message).toBe(missing.message);
   });
 
   test("an admin can read any customer's order", async () => {
-    const order = await admin.client.orders.byId.query({ id: orderOfA.id });
+    const order = await clients.admin.orders.byId.query({ id: orderOfA.id });
     expect(order).toEqual(orderOfA);
-    expect(order.userId).toBe(customerA.user.id);
+    expect(order.userId).toBe(customerA.id);
   });
 
   test("customer B's order list never contains customer A's orders", async () => {
-    const extra = await placeOrder(customerA.client);
-    const ofB = await customerB.client.orders.list.query({ limit: 100 });
+    const extra = await placeOrder(clients.customerA);
+    const ofB = await clients.customerB.orders.list.query({ limit: 100 });
     expect(ofB.items.length).toBeGreaterThan(0);
-    expect(ofB.items.every((o) => o.userId === customerB.user.id)).toBe(true);
+    expect(ofB.items.every((o) => o.userId === customerB.id)).toBe(true);
     expect(ofB.items.map((o) => o.id)).not.toContain(orderOfA.id);
     expect(ofB.items.map((o) => o.id)).not.toContain(extra.id);
-    const ofA = await customerA.client.orders.list.query({ limit: 100 });
+    const ofA = await clients.customerA.orders.list.query({ limit: 100 });
     expect(ofA.items.map((o) => o.id)).toEqual(expect.arrayContaining([orderOfA.id, extra.id]));
-    expect(ofA.items.every((o) => o.userId === customerA.user.id)).toBe(true);
+    expect(ofA.items.every((o) => o.userId === customerA.id)).toBe(true);
   });
 
   test('a customer passing userId (even their own) or allUsers: true to orders.list is FORBIDDEN', async () => {
-    const b = customerB.client;
-    expect(await codeOf(b.orders.list.query({ limit: 5, userId: customerA.user.id }))).toBe(
-      'FORBIDDEN',
-    );
-    expect(await codeOf(b.orders.list.query({ limit: 5, userId: customerB.user.id }))).toBe(
-      'FORBIDDEN',
-    );
+    const b = clients.customerB;
+    expect(await codeOf(b.orders.list.query({ limit: 5, userId: customerA.id }))).toBe('FORBIDDEN');
+    expect(await codeOf(b.orders.list.query({ limit: 5, userId: customerB.id }))).toBe('FORBIDDEN');
     expect(await codeOf(b.orders.list.query({ limit: 5, allUsers: true }))).toBe('FORBIDDEN');
   });
 
   test("an admin may list one customer's orders with userId, or everyone's with allUsers", async () => {
-    const ofA = await admin.client.orders.list.query({ limit: 100, userId: customerA.user.id });
+    const ofA = await clients.admin.orders.list.query({ limit: 100, userId: customerA.id });
     expect(ofA.items.length).toBeGreaterThan(0);
-    expect(ofA.items.every((o) => o.userId === customerA.user.id)).toBe(true);
-    const all = await admin.client.orders.list.query({ limit: 100, allUsers: true });
+    expect(ofA.items.every((o) => o.userId === customerA.id)).toBe(true);
+    const all = await clients.admin.orders.list.query({ limit: 100, allUsers: true });
     expect(all.items.map((o) => o.id)).toEqual(expect.arrayContaining([orderOfA.id, orderOfB.id]));
-    const own = await admin.client.orders.list.query({ limit: 100 });
-    expect(own.items.every((o) => o.userId === admin.user.id)).toBe(true);
+    const own = await clients.admin.orders.list.query({ limit: 100 });
+    expect(own.items.every((o) => o.userId === admin.id)).toBe(true);
   });
 
   test("customer A's token can never act as B: byId and cancel of B's order are NOT_FOUND and it stays pending", async () => {
-    const order = await placeOrder(customerB.client, 3);
+    const order = await placeOrder(clients.customerB, 3);
     const stockBefore = (await anonymous.products.byId.query({ id: product.id })).stockQuantity;
-    expect(await codeOf(customerA.client.orders.byId.query({ id: order.id }))).toBe('NOT_FOUND');
-    expect(await codeOf(customerA.client.orders.cancel.mutate({ id: order.id }))).toBe('NOT_FOUND');
-    expect((await customerB.client.orders.byId.query({ id: order.id })).status).toBe('pending');
+    expect(await codeOf(clients.customerA.orders.byId.query({ id: order.id }))).toBe('NOT_FOUND');
+    expect(await codeOf(clients.customerA.orders.cancel.mutate({ id: order.id }))).toBe(
+      'NOT_FOUND',
+    );
+    expect((await clients.customerB.orders.byId.query({ id: order.id })).status).toBe('pending');
     expect((await anonymous.products.byId.query({ id: product.id })).stockQuantity).toBe(
       stockBefore,
     );
@@ -442,22 +468,22 @@ describe('orders are private to their customer', () => {
       .select(['status', 'user_id'])
       .where('id', '=', order.id)
       .executeTakeFirstOrThrow();
-    expect(row).toEqual({ status: 'pending', user_id: customerB.user.id });
+    expect(row).toEqual({ status: 'pending', user_id: customerB.id });
   });
 
   test('a customer calling orders.updateStatus is FORBIDDEN and the order is unchanged', async () => {
-    const order = await placeOrder(customerA.client);
+    const order = await placeOrder(clients.customerA);
     expect(
-      await codeOf(customerA.client.orders.updateStatus.mutate({ id: order.id, status: 'paid' })),
+      await codeOf(clients.customerA.orders.updateStatus.mutate({ id: order.id, status: 'paid' })),
     ).toBe('FORBIDDEN');
-    expect((await customerA.client.orders.byId.query({ id: order.id })).status).toBe('pending');
+    expect((await clients.customerA.orders.byId.query({ id: order.id })).status).toBe('pending');
   });
 
   test("in one batched request, A's own order is served and B's is NOT_FOUND", async () => {
     const before = app.requests.length;
     const [own, foreign] = await Promise.all([
-      codeOf(customerA.client.orders.byId.query({ id: orderOfA.id })),
-      codeOf(customerA.client.orders.byId.query({ id: orderOfB.id })),
+      codeOf(clients.customerA.orders.byId.query({ id: orderOfA.id })),
+      codeOf(clients.customerA.orders.byId.query({ id: orderOfB.id })),
     ]);
     expect(app.requests.length - before).toBe(1);
     expect([own, foreign]).toEqual(['OK', 'NOT_FOUND']);
@@ -471,7 +497,7 @@ describe('products: admin-only writes and inactive products', () => {
         await codeOf(clients[who].products.list.query({ limit: 100, includeInactive: true })),
       ).toBe('FORBIDDEN');
     }
-    const page = await admin.client.products.list.query({ limit: 100, includeInactive: true });
+    const page = await clients.admin.products.list.query({ limit: 100, includeInactive: true });
     expect(page.items.map((p) => p.id)).toEqual(
       expect.arrayContaining([product.id, inactiveProduct.id]),
     );
@@ -491,16 +517,16 @@ describe('products: admin-only writes and inactive products', () => {
       expect(await codeOf(c.products.byId.query({ id: inactiveProduct.id }))).toBe('NOT_FOUND');
       expect(await codeOf(c.products.bySku.query({ sku: inactiveProduct.sku }))).toBe('NOT_FOUND');
     }
-    expect(await admin.client.products.byId.query({ id: inactiveProduct.id })).toEqual(
+    expect(await clients.admin.products.byId.query({ id: inactiveProduct.id })).toEqual(
       inactiveProduct,
     );
-    expect(await admin.client.products.bySku.query({ sku: inactiveProduct.sku })).toEqual(
+    expect(await clients.admin.products.bySku.query({ sku: inactiveProduct.sku })).toEqual(
       inactiveProduct,
     );
   });
 
   test('an inactive product cannot be ordered: NOT_FOUND', async () => {
-    const run = customerA.client.orders.place.mutate({
+    const run = clients.customerA.orders.place.mutate({
       idempotencyKey: randomUUID(),
       items: [{ productId: inactiveProduct.id, quantity: 1 }],
     });
@@ -510,14 +536,16 @@ describe('products: admin-only writes and inactive products', () => {
   test("a customer's refused product writes change nothing", async () => {
     const sku = newSku();
     expect(
-      await codeOf(customerA.client.products.create.mutate({ sku, name: 'Sneaky', priceCents: 1 })),
+      await codeOf(
+        clients.customerA.products.create.mutate({ sku, name: 'Sneaky', priceCents: 1 }),
+      ),
     ).toBe('FORBIDDEN');
-    expect(await codeOf(admin.client.products.bySku.query({ sku }))).toBe('NOT_FOUND');
+    expect(await codeOf(clients.admin.products.bySku.query({ sku }))).toBe('NOT_FOUND');
 
     expect(
-      await codeOf(customerA.client.products.update.mutate({ id: product.id, priceCents: 1 })),
+      await codeOf(clients.customerA.products.update.mutate({ id: product.id, priceCents: 1 })),
     ).toBe('FORBIDDEN');
-    expect(await codeOf(customerA.client.products.delete.mutate({ id: product.id }))).toBe(
+    expect(await codeOf(clients.customerA.products.delete.mutate({ id: product.id }))).toBe(
       'FORBIDDEN',
     );
     const after = await anonymous.products.byId.query({ id: product.id });
@@ -525,8 +553,8 @@ describe('products: admin-only writes and inactive products', () => {
   });
 
   test('a customer cannot make themselves admin-capable: users.list stays FORBIDDEN after updateMe', async () => {
-    await customerB.client.users.updateMe.mutate({ displayName: 'Bob the Admin' });
-    expect(await codeOf(customerB.client.users.list.query({ limit: 5 }))).toBe('FORBIDDEN');
-    expect((await customerB.client.auth.me.query()).role).toBe('customer');
+    await clients.customerB.users.updateMe.mutate({ displayName: 'Bob the Admin' });
+    expect(await codeOf(clients.customerB.users.list.query({ limit: 5 }))).toBe('FORBIDDEN');
+    expect((await clients.customerB.auth.me.query()).role).toBe('customer');
   });
 });
