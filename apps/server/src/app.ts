@@ -18,9 +18,11 @@ import { applyCors, corsOriginSet } from './http/cors';
 import { createOutageLog, type OutageLog } from './http/outage-log';
 import { createQueryLane } from './http/query-lane';
 import { createRateLimiter, createTokenBucket } from './http/rate-limit';
-import { requestState, startRequestLog } from './http/request-log';
+import { requestState, startRequestLog, withRequest } from './http/request-log';
 import { captureHelmetHeaders } from './http/security-headers';
 import { storefront } from './http/storefront';
+import type { Metrics } from './metrics';
+import { combineCallWrappers, type Tracing } from './tracing';
 
 /** What the app needs from the outside; tests pass their own. */
 export interface AppDeps {
@@ -43,6 +45,10 @@ export interface AppDeps {
   queryLane?: boolean;
   /** A storefront build (apps/web/dist) to serve from the same origin, if present. */
   webRoot?: string;
+  /** Where calls and responses are counted (METRICS_PORT); absent, nothing is measured. */
+  metrics?: Metrics;
+  /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT); absent, nothing is traced. */
+  tracing?: Tracing;
 }
 
 function contextFactory(deps: AppDeps) {
@@ -54,6 +60,7 @@ function contextFactory(deps: AppDeps) {
   const allowRead = (address: string, cost?: number) => readLimiter(address, undefined, cost);
   // At most this many searches hold pooled connections at once; plain reads keep the rest.
   const searches = createBulkhead(deps.maxConcurrentSearches ?? 2, 32);
+  const aroundCall = combineCallWrappers([deps.metrics?.aroundCall, deps.tracing?.aroundCall]);
   return (req: IncomingMessage, clientAddress: string | null) =>
     createInnerContext({
       db: deps.db,
@@ -64,6 +71,7 @@ function contextFactory(deps: AppDeps) {
       allowRead,
       searches,
       ...(deps.settings ? { settings: deps.settings } : {}),
+      ...(aroundCall ? { aroundCall } : {}),
     });
 }
 
@@ -167,9 +175,11 @@ export function createRequestListener(deps: AppDeps): RequestListener {
           maxBatchSize: deps.maxBatchSize ?? 20,
         });
   const addressOf = clientAddressOf(deps.trustProxy ?? false);
-  return (req, res) => {
+  const metrics = deps.metrics;
+  const handle: RequestListener = (req, res) => {
     for (const [name, value] of headers) res.setHeader(name, value);
-    startRequestLog(deps.logger, req, res, addressOf(req));
+    const state = startRequestLog(deps.logger, req, res, addressOf(req));
+    if (metrics) res.once('finish', () => metrics.response(res.statusCode));
     if (applyCors(allowedOrigins, req, res)) return;
     // While the database is down, the first answered API call ends the outage.
     if (outage.down) {
@@ -177,17 +187,21 @@ export function createRequestListener(deps: AppDeps): RequestListener {
         if (res.statusCode === 200 && req.url?.startsWith('/trpc/')) outage.answered();
       });
     }
-    const call = lane?.match(req);
-    if (!lane || !call) {
-      routes(req, res);
-      return;
-    }
-    lane.serve(call, req, res).catch((err: unknown) => {
-      deps.logger.error({ err }, 'query lane failed');
-      if (!res.headersSent) res.statusCode = 500;
-      res.end();
+    withRequest(state, () => {
+      const call = lane?.match(req);
+      if (!lane || !call) {
+        routes(req, res);
+        return;
+      }
+      lane.serve(call, req, res).catch((err: unknown) => {
+        state.log.error({ err }, 'query lane failed');
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      });
     });
   };
+  const tracing = deps.tracing;
+  return tracing ? (req, res) => tracing.request(req, res, () => handle(req, res)) : handle;
 }
 
 async function databaseAnswers(db: Kysely<DB>, timeoutMs: number): Promise<boolean> {

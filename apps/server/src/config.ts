@@ -102,6 +102,14 @@ const schema = z.object({
   MAX_PENDING_ORDERS: z.coerce.number().int().min(1).default(5),
   /** The storefront build to serve; default apps/web/dist beside this server; `none` serves none. */
   WEB_DIST_DIR: z.string().min(1).optional(),
+  /** Prometheus metrics on a listener of their own at this port; unset, there are none. */
+  METRICS_PORT: port.optional(),
+  /** Where the metrics listener binds; never the public interface unless asked. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** An OTLP/HTTP collector (e.g. http://127.0.0.1:4318); set, spans are sent there. Unset, no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** The `service.name` of the spans. */
+  OTEL_SERVICE_NAME: z.string().min(1).default('keel'),
 });
 
 /** The server's validated configuration. */

@@ -1,14 +1,22 @@
-import { createDb, type DB } from '@keel/db';
+import { createDbAndPool, type DB } from '@keel/db';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Config } from './config';
+import { currentRequestLog } from './http/request-log';
+import type { Metrics } from './metrics';
+import type { Tracing } from './tracing';
 
 /**
  * The service's pool, with slow queries logged from Kysely's log hook: the
  * SQL text and the duration, never the parameter values.
  */
-export function createServiceDb(config: Config, logger: Logger): Kysely<DB> {
-  return createDb({
+export function createServiceDb(
+  config: Config,
+  logger: Logger,
+  instruments: { metrics?: Metrics | undefined; tracing?: Tracing | undefined } = {},
+): Kysely<DB> {
+  const { metrics, tracing } = instruments;
+  const { db, pool } = createDbAndPool<DB>({
     connectionString: config.DATABASE_URL,
     maxConnections: config.DATABASE_POOL_MAX,
     statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
@@ -16,12 +24,17 @@ export function createServiceDb(config: Config, logger: Logger): Kysely<DB> {
     onPoolError: (err) =>
       logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
     log(event) {
+      tracing?.query(event.query.sql, event.queryDurationMillis, event.level === 'error');
       if (event.queryDurationMillis >= config.SLOW_QUERY_MS) {
-        logger.warn(
+        metrics?.slowQuery();
+        // Inside a request, the line carries its request id.
+        (currentRequestLog() ?? logger).warn(
           { sql: event.query.sql, durationMs: Math.round(event.queryDurationMillis) },
           'slow query',
         );
       }
     },
   });
+  metrics?.watchPool(pool, config.DATABASE_POOL_MAX);
+  return db;
 }

@@ -2,11 +2,14 @@
 import '@keel/runtime/require-node';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
 import { createKeelServer } from './http/server';
 import { createLogger, flushLogs } from './logger';
+import { createMetrics, startMetricsServer } from './metrics';
+import { startTracing } from './tracing';
 
 function configOrExit() {
   try {
@@ -22,10 +25,41 @@ function configOrExit() {
 
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL);
-const db = createServiceDb(config, logger);
+const metrics = config.METRICS_PORT === undefined ? undefined : createMetrics();
+const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? startTracing({
+      exporter: new OTLPTraceExporter({
+        url: new URL('v1/traces', `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/`).href,
+      }),
+      serviceName: config.OTEL_SERVICE_NAME,
+      batch: true,
+    })
+  : undefined;
+const db = createServiceDb(config, logger, { metrics, tracing });
+const metricsServer =
+  metrics && config.METRICS_PORT !== undefined
+    ? await startMetricsServer(metrics, config.METRICS_HOST, config.METRICS_PORT, logger).then(
+        (listening) => {
+          logger.info(
+            { url: `http://${config.METRICS_HOST}:${config.METRICS_PORT}/metrics` },
+            'metrics listening',
+          );
+          return listening;
+        },
+        (err: unknown) => {
+          logger.fatal(
+            { err },
+            `metrics cannot listen on ${config.METRICS_HOST}:${config.METRICS_PORT}`,
+          );
+          process.exit(1);
+        },
+      )
+    : undefined;
 const listener = createRequestListener({
   db,
   logger,
+  ...(metrics ? { metrics } : {}),
+  ...(tracing ? { tracing } : {}),
   corsOrigins: config.CORS_ORIGINS,
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   maxBatchSize: config.MAX_BATCH_SIZE,
@@ -73,7 +107,10 @@ async function shutdown(signal: string): Promise<void> {
   });
   clearInterval(sweep);
   clearTimeout(force);
+  metricsServer?.closeAllConnections();
+  await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
   await db.destroy();
+  await tracing?.shutdown();
   logger.info('shutdown complete');
   await flushLogs(logger);
   process.exit(0);

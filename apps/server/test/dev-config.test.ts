@@ -19,10 +19,11 @@ function batchOf(n: number): string {
   return `/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`;
 }
 
-test('pnpm dev: CORS_ORIGINS from the environment and MAX_BATCH_SIZE from .env both reach the server', async () => {
+test('pnpm dev: CORS_ORIGINS and METRICS_PORT from the environment and MAX_BATCH_SIZE from .env all reach the server', async () => {
   const envFile = join(dir, '.env');
   writeFileSync(envFile, 'MAX_BATCH_SIZE=3\nCORS_ORIGINS=https://from-the-file.example\n');
   const port = await findFreePort();
+  const metricsPort = await findFreePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     KEEL_ENV_FILE: envFile,
@@ -31,6 +32,7 @@ test('pnpm dev: CORS_ORIGINS from the environment and MAX_BATCH_SIZE from .env b
     KEEL_DATA_DIR: join(dir, 'pg'),
     KEEL_PG_PORT: String(await findFreePort()),
     PORT: String(port),
+    METRICS_PORT: String(metricsPort),
     LOG_LEVEL: 'warn',
   };
   delete env.DATABASE_URL;
@@ -85,6 +87,13 @@ test('pnpm dev: CORS_ORIGINS from the environment and MAX_BATCH_SIZE from .env b
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example');
     const fromFile = await preflight('https://from-the-file.example');
     expect(fromFile.headers.get('access-control-allow-origin')).toBeNull();
+
+    // METRICS_PORT: metrics labelled per procedure on that port, and only there.
+    const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(scrape).toMatch(
+      /^keel_procedure_duration_seconds_count\{procedure="health.check",type="query",code="OK"\} [1-9]/m,
+    );
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
 
     // Ctrl-C reaches the whole process group, as a terminal's would.
     process.kill(-(dev.pid ?? 0), 'SIGINT');

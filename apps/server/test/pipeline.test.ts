@@ -7,6 +7,8 @@ import { createTestDatabase } from '@keel/platform/testing';
 import pino from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createRequestListener } from '../src/app';
+import { loadConfig } from '../src/config';
+import { createServiceDb } from '../src/database';
 
 const lines: { msg: string; requestId?: string; path?: string; status?: number }[] = [];
 const sink = new Writable({
@@ -121,4 +123,42 @@ describe('headers and logs', () => {
       .poll(() => lines.filter((l) => l.requestId === 'lane-failure-1').map((l) => l.msg))
       .toEqual(expect.arrayContaining(['procedure refused', 'request']));
   });
+});
+
+test("a request's slow-query log line carries its request id, on both routes", async () => {
+  const logger = pino({ level: 'info' }, sink);
+  // Every statement counts as slow here.
+  const db = createServiceDb(
+    loadConfig({ DATABASE_URL: testDb.urls.app, SLOW_QUERY_MS: '0' }),
+    logger,
+  );
+  const slowServer = createServer(createRequestListener({ db, logger })).listen(0, '127.0.0.1');
+  await new Promise((resolve) => slowServer.once('listening', resolve));
+  const slowBase = `http://127.0.0.1:${(slowServer.address() as AddressInfo).port}`;
+  try {
+    for (const [path, init, id] of [
+      [query, {}, 'slow-lane-1'],
+      [
+        '/trpc/auth.login?batch=1',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ 0: { json: { email: 'slow@example.com', password: 'x' } } }),
+        },
+        'slow-express-1',
+      ],
+    ] as const) {
+      const res = await fetch(`${slowBase}${path}`, {
+        ...init,
+        headers: { ...('headers' in init ? init.headers : {}), 'x-request-id': id },
+      });
+      await res.arrayBuffer();
+      await expect
+        .poll(() => lines.filter((l) => l.msg === 'slow query' && l.requestId === id).length)
+        .toBeGreaterThanOrEqual(1);
+    }
+  } finally {
+    await new Promise((resolve) => slowServer.close(resolve));
+    await db.destroy();
+  }
 });

@@ -54,7 +54,21 @@ export interface Context {
   searches: Bulkhead;
   /** What this one HTTP request (a whole batch) has spent; see `maxSearchesPerRequest`. */
   spent: { searches: number };
+  /** Wraps every procedure call, when the server measures or traces them; see `CallWrapper`. */
+  aroundCall: CallWrapper | undefined;
 }
+
+/**
+ * Runs one procedure call (`run`) and returns its result; `outcome` reads
+ * the call's result code from it (`OK`, or a tRPC error code such as
+ * `NOT_FOUND`). The server's metrics time calls with it and its tracing puts
+ * each in a span. Absent, a call costs nothing extra.
+ */
+export type CallWrapper = <R>(
+  call: { path: string; type: 'query' | 'mutation' | 'subscription' },
+  run: () => Promise<R>,
+  outcome: (result: R) => string,
+) => Promise<R>;
 
 /**
  * The pure inner context: everything a procedure needs, nothing from HTTP.
@@ -74,6 +88,7 @@ export function createInnerContext(deps: {
   loginThrottle?: LoginThrottle;
   allowRead?: (address: string, cost?: number) => boolean;
   searches?: Bulkhead;
+  aroundCall?: CallWrapper;
 }): Context {
   return {
     db: deps.db,
@@ -86,6 +101,7 @@ export function createInnerContext(deps: {
     allowRead: deps.allowRead ?? (() => true),
     searches: deps.searches ?? unlimited,
     spent: { searches: 0 },
+    aroundCall: deps.aroundCall,
   };
 }
 

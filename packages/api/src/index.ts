@@ -4,6 +4,7 @@ export { type Bulkhead, createBulkhead } from './bulkhead';
 export {
   type ApiSettings,
   bearerToken,
+  type CallWrapper,
   type Context,
   createInnerContext,
   defaultApiSettings,

@@ -72,7 +72,18 @@ const limitReads = t.middleware(async ({ ctx, type, next }) => {
   return next();
 });
 
-export const publicProcedure = t.procedure.use(limitReads).use(mapDatabaseErrors);
+/**
+ * The outermost step of every call: hands it to the server's wrapper (metrics,
+ * tracing) when there is one, so refusals, invalid input and mapped database
+ * errors are all seen with their final code.
+ */
+const wrapCalls = t.middleware(({ ctx, path, type, next }) =>
+  ctx.aroundCall
+    ? ctx.aroundCall({ path, type }, next, (result) => (result.ok ? 'OK' : result.error.code))
+    : next(),
+);
+
+export const publicProcedure = t.procedure.use(wrapCalls).use(limitReads).use(mapDatabaseErrors);
 
 const signInFirst = () =>
   new TRPCError({

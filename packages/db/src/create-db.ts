@@ -161,8 +161,18 @@ export function createPool(config: DbConfig): pg.Pool {
  * ```
  */
 export function createDb<T = DB>(config: DbConfig): Kysely<T> {
-  return new Kysely<T>({
-    dialect: new PostgresDialect({ pool: createPool(config) }),
+  return createDbAndPool<T>(config).db;
+}
+
+/**
+ * `createDb`, and the pool under it, for whoever reports its counters
+ * (`totalCount`, `idleCount`, `waitingCount`). `db.destroy()` still ends it.
+ */
+export function createDbAndPool<T = DB>(config: DbConfig): { db: Kysely<T>; pool: pg.Pool } {
+  const pool = createPool(config);
+  const db = new Kysely<T>({
+    dialect: new PostgresDialect({ pool }),
     ...(config.log ? { log: config.log } : {}),
   });
+  return { db, pool };
 }

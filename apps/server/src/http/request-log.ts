@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -56,6 +57,22 @@ export function startRequestLog(
     );
   });
   return state;
+}
+
+const current = new AsyncLocalStorage<RequestState>();
+
+/**
+ * Runs `handle` with `state` as the current request, so that log lines
+ * written far from the response (the slow-query log in the pool's hook)
+ * carry the request id too.
+ */
+export function withRequest(state: RequestState, handle: () => void): void {
+  current.run(state, handle);
+}
+
+/** The logger of the request being handled, if any (see `withRequest`). */
+export function currentRequestLog(): Logger | undefined {
+  return current.getStore()?.log;
 }
 
 /** The request's id and logger (set by `startRequestLog`). */

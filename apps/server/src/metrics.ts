@@ -1,0 +1,123 @@
+// Prometheus metrics (prom-client) on a listener of their own, never on the
+// public port: per-procedure call counts and durations by outcome code,
+// HTTP responses by status, the pool's connections, slow queries, rate-limit
+// refusals, and prom-client's default process and Node.js metrics.
+import { createServer, type Server } from 'node:http';
+import type { CallWrapper } from '@keel/api';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the server reports into; `registry` is what the listener serves. */
+export interface Metrics {
+  registry: Registry;
+  /** Times every procedure call, labelled by procedure path and outcome code. */
+  aroundCall: CallWrapper;
+  /** One HTTP response of the public listener, by status code. */
+  response(status: number): void;
+  /** One query slower than SLOW_QUERY_MS. */
+  slowQuery(): void;
+  /** Reports the pool's total, idle and waiting counts at each scrape. */
+  watchPool(pool: pg.Pool, max: number): void;
+}
+
+/**
+ * A registry of Keel's metrics. Labels are bounded: procedure paths come
+ * from the router (an unknown path never reaches a procedure), codes from
+ * tRPC's fixed list, statuses from HTTP's.
+ */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const calls = new Histogram({
+    name: 'keel_procedure_duration_seconds',
+    help: 'tRPC procedure calls (each call of a batch counts) by procedure path and outcome code',
+    labelNames: ['procedure', 'type', 'code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const refusals = new Counter({
+    name: 'keel_rate_limit_refusals_total',
+    help: 'Calls refused with TOO_MANY_REQUESTS (sign-in, read and search limits, open-order cap), by procedure',
+    labelNames: ['procedure'] as const,
+    registers: [registry],
+  });
+  const responses = new Counter({
+    name: 'keel_http_responses_total',
+    help: 'HTTP responses of the public listener by status code (a batch is one response)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const slow = new Counter({
+    name: 'keel_db_slow_queries_total',
+    help: 'Queries slower than SLOW_QUERY_MS (each is also logged, SQL only)',
+    registers: [registry],
+  });
+  const pools: { pool: pg.Pool; max: number }[] = [];
+  new Gauge({
+    name: 'keel_db_pool_connections',
+    help: 'Connections of the service pool: total, idle, and requests waiting for one; max is DATABASE_POOL_MAX',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      for (const { pool, max } of pools) {
+        this.set({ state: 'total' }, pool.totalCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+        this.set({ state: 'max' }, max);
+      }
+    },
+  });
+  return {
+    registry,
+    async aroundCall(call, run, outcome) {
+      const started = performance.now();
+      const result = await run();
+      const code = outcome(result);
+      calls.observe(
+        { procedure: call.path, type: call.type, code },
+        (performance.now() - started) / 1_000,
+      );
+      if (code === 'TOO_MANY_REQUESTS') refusals.inc({ procedure: call.path });
+      return result;
+    },
+    response: (status) => responses.inc({ status: String(status) }),
+    slowQuery: () => slow.inc(),
+    watchPool: (pool, max) => {
+      pools.push({ pool, max });
+    },
+  };
+}
+
+/**
+ * Serves `GET /metrics` on its own listener (METRICS_HOST:METRICS_PORT,
+ * 127.0.0.1 by default), so scrapes never share the public port, its
+ * limits or its logs. Anything else is 404.
+ */
+export function startMetricsServer(
+  metrics: Metrics,
+  host: string,
+  port: number,
+  logger: Logger,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (err: unknown) => {
+        logger.error({ err }, 'metrics collection failed');
+        res.writeHead(500).end();
+      },
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
