@@ -12,9 +12,9 @@ const benchSchema = z.object({
   BENCH_QUICK: z.enum(['0', '1']).default('0'),
   /** The log level of the Keel servers the bench starts. */
   BENCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
-  /** Seconds per round of the single-scenario runners (run-list, run-flood, profile-keel). */
+  /** Seconds per round of the single-scenario runners (run-list, run-pair, run-flood, profile-keel). */
   BENCH_SECONDS: seconds.optional(),
-  /** Rounds of the single-scenario runner run-list. */
+  /** Rounds of the single-scenario runners run-list and run-pair (at least 5 there). */
   BENCH_ROUNDS: z.coerce.number().int().min(1).max(50).default(2),
   /** MAX_CONCURRENT_SEARCHES of the server under the search flood (scenario G). */
   BENCH_CONCURRENT_SEARCHES: z.coerce.number().int().min(1).default(2),

@@ -18,8 +18,12 @@ export async function startServer(
   nodeArgs: string[] = [],
 ): Promise<RunningServer> {
   const port = await findFreePort();
+  // Instrumentation is on only where a scenario asks for it.
+  const inherited = { ...process.env };
+  delete inherited.METRICS_PORT;
+  delete inherited.OTEL_EXPORTER_OTLP_ENDPOINT;
   const child = spawn(process.execPath, [...nodeArgs, script], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...inherited, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let errors = '';

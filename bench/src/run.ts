@@ -12,6 +12,7 @@ import { benchEnv } from './env';
 import { startServer } from './processes';
 import { pageDepth } from './scenario-depth';
 import { searchFlood } from './scenario-flood';
+import { instrumentationCost } from './scenario-instrumentation';
 import { keelScript, keelServerEnv, listThroughput, sampleCursors } from './scenario-list';
 import { ordersUnderContention } from './scenario-orders';
 import { seedingRate } from './scenario-seed';
@@ -38,6 +39,14 @@ log('A. list throughput: Keel vs bare Express + pg vs bare node:http + pg');
 const cursors = await sampleCursors(owner, 2_000);
 const list = await listThroughput(bench, cursors, timing, log);
 
+log('H. what metrics cost: scenario A with and without METRICS_PORT, 5 interleaved rounds');
+const instrumentation = await instrumentationCost(
+  bench,
+  cursors,
+  { ...timing, rounds: Math.max(5, timing.rounds) },
+  log,
+);
+
 const keel = await startServer('keel', keelScript, keelServerEnv(bench), '/readyz');
 log('B. page depth');
 const depth = await pageDepth(keel.url, owner);
@@ -62,6 +71,9 @@ log('F. start-up of pnpm dev');
 const startup = await startupTime();
 
 const keelRps = list.servers.keel?.rps.median ?? 0;
+const zero = { rps: { median: 0, min: 0, max: 0 }, p99: 0 };
+const on = instrumentation.variants['keel+metrics'] ?? zero;
+const off = instrumentation.variants.keel ?? zero;
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const spread = (s: { min: number; max: number }) => `${fmt(s.min)}–${fmt(s.max)}`;
@@ -154,6 +166,12 @@ const rows: [string, string, string, boolean | null][] = [
     '',
     null,
   ],
+  [
+    'H. products.list with metrics on / off (METRICS_PORT; OpenAPI routes on in both)',
+    `${fmt(on.rps.median)} req/s (${spread(on.rps)}) vs ${fmt(off.rps.median)} req/s (${spread(off.rps)}): cost ${fmt(instrumentation.cost * 100, 1)} % (median of the rounds' own ratios), p99 ${on.p99} vs ${off.p99} ms; ${fmt(instrumentation.countedCalls)} calls counted`,
+    '≤ 2 %',
+    instrumentation.cost <= 0.02,
+  ],
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -176,7 +194,7 @@ await mkdir(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 await writeFile(
   join(resultsDir, `${stamp}.json`),
-  `${JSON.stringify({ machine, timing, list, depth, statements, orders, flood, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
+  `${JSON.stringify({ machine, timing, list, instrumentation, depth, statements, orders, flood, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
 );
 await writeFile(join(resultsDir, `${stamp}.md`), table);
 await writeFile(join(resultsDir, 'latest.md'), table);

@@ -23,6 +23,14 @@ const schema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: milliseconds.default(15_000),
   /** Behind PgBouncer (transaction mode), startup parameters must not be sent. */
   DATABASE_BEHIND_POOLER: flag,
+  /**
+   * Reads and writes as named prepared statements (parsed and planned once
+   * per connection). Always off behind a pooler, whatever this says.
+   */
+  DATABASE_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** Queries slower than this are logged (SQL only, never parameters). */
   SLOW_QUERY_MS: milliseconds.default(200),
   SHUTDOWN_TIMEOUT_MS: milliseconds.default(10_000),

@@ -21,6 +21,9 @@ export function createServiceDb(
     maxConnections: config.DATABASE_POOL_MAX,
     statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     sendStartupParameters: !config.DATABASE_BEHIND_POOLER,
+    // A transaction-mode pooler hands each transaction another server
+    // connection, where a statement prepared on the last one does not exist.
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS && !config.DATABASE_BEHIND_POOLER,
     onPoolError: (err) =>
       logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
     log(event) {

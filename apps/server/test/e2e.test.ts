@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { keelErrorCode, keelFieldErrors } from '@keel/client';
 import { createTestDatabase, createUser, makeProduct } from '@keel/platform/testing';
 import { afterAll, describe, expect, test } from 'vitest';
-import { startApp } from './harness';
+import { appDb, startApp } from './harness';
 
 const testDb = await createTestDatabase();
 const catalogue = await Promise.all(
@@ -20,9 +20,12 @@ const catalogue = await Promise.all(
   ),
 );
 const admin = await createUser(testDb.db, { role: 'admin' });
-const app = await startApp(testDb.db, { authRateLimitPerMinute: 1_000 });
+// The service's own kind of pool: named prepared statements on.
+const db = appDb(testDb.urls.app);
+const app = await startApp(db, { authRateLimitPerMinute: 1_000 });
 afterAll(async () => {
   await app.close();
+  await db.destroy();
   await testDb.destroy();
 });
 

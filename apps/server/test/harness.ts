@@ -56,7 +56,12 @@ export async function startApp(
   };
 }
 
-/** A pool as keel_app for a test database URL. */
+/** A pool as keel_app for a test database URL, with named prepared statements as the service runs it. */
 export function appDb(url: string, maxConnections = 10): Kysely<DB> {
-  return createDb({ connectionString: url, maxConnections, connectionTimeoutMs: 1_000 });
+  return createDb({
+    connectionString: url,
+    maxConnections,
+    connectionTimeoutMs: 1_000,
+    preparedStatements: true,
+  });
 }

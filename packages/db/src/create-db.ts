@@ -1,6 +1,7 @@
 import { Kysely, type LogConfig, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './generated/db';
+import { withNamedStatements } from './named-statements';
 
 /** How to connect. Only `connectionString` is required. */
 export interface DbConfig {
@@ -30,6 +31,12 @@ export interface DbConfig {
   onPoolError?: (error: Error) => void;
   /** Kysely's query log hook (slow-query logging lives in the server). */
   log?: LogConfig;
+  /**
+   * Run reads and writes as named prepared statements (parsed and planned
+   * once per connection). Default off; the service turns it on unless it is
+   * behind a transaction-mode pooler. See `withNamedStatements`.
+   */
+  preparedStatements?: boolean;
 }
 
 // int8 (bigint) arrives as a JS number: money is in cents and CHECK
@@ -171,7 +178,9 @@ export function createDb<T = DB>(config: DbConfig): Kysely<T> {
 export function createDbAndPool<T = DB>(config: DbConfig): { db: Kysely<T>; pool: pg.Pool } {
   const pool = createPool(config);
   const db = new Kysely<T>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new PostgresDialect({
+      pool: config.preparedStatements ? withNamedStatements(pool) : pool,
+    }),
     ...(config.log ? { log: config.log } : {}),
   });
   return { db, pool };

@@ -30,6 +30,7 @@ export {
   migrationFiles,
 } from './migration-manifest';
 export { migrations } from './migrations';
+export { withNamedStatements } from './named-statements';
 export { decoyPasswordHash, hashPassword, verifyPassword } from './passwords';
 export {
   applySchemaPrivileges,
