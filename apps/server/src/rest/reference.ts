@@ -4,7 +4,8 @@
 // (it would start a worker from a blob: URL, which script-src 'self'
 // forbids), and the logo Redoc's sidebar asks its CDN for is refused by
 // img-src 'self', so the page loads nothing from elsewhere.
-import { createRequire } from 'node:module';
+// Not named createRequire: build.mjs's banner declares that name at the top of the bundle.
+import { createRequire as requireFrom } from 'node:module';
 import type { AppRouter } from '@keel/api';
 import express, { type Router } from 'express';
 import { createOpenApiDocument } from './document';
@@ -35,7 +36,7 @@ export function referenceRoutes(router: AppRouter): Router {
     res.type('json').send(document);
   });
 
-  const bundle = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+  const bundle = requireFrom(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
   routes.get('/docs', (_req, res) => {
     res.setHeader('cache-control', 'no-cache');
     res.type('html').send(page);
