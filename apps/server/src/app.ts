@@ -22,6 +22,8 @@ import { requestState, startRequestLog, withRequest } from './http/request-log';
 import { captureHelmetHeaders } from './http/security-headers';
 import { storefront } from './http/storefront';
 import type { Metrics } from './metrics';
+import { referenceRoutes } from './rest/reference';
+import { restRoutes } from './rest/routes';
 import { combineCallWrappers, type Tracing } from './tracing';
 
 /** What the app needs from the outside; tests pass their own. */
@@ -89,8 +91,9 @@ function logProcedureError(
 
 /**
  * The routes behind the pipeline, on Express: tRPC at `/trpc` (batching on,
- * body and batch size capped), `/healthz`, `/readyz` and the storefront
- * build. Headers, request ids, logging and CORS are not here: the pipeline
+ * body and batch size capped), `/healthz`, `/readyz`, the REST routes under
+ * `/api` with `/openapi.json` and `/docs`, and the storefront build. Headers,
+ * request ids, logging and CORS are not here: the pipeline
  * (`createRequestListener`) has applied them once before a request arrives.
  */
 function createRoutes(
@@ -126,6 +129,18 @@ function createRoutes(
         ),
     }),
   );
+
+  // After /trpc, which answers every request under it: tRPC calls never reach these.
+  app.use(
+    restRoutes({
+      router: appRouter,
+      createContext: (req, res) => createContext(req, requestState(res)?.clientAddress ?? null),
+      onError: (error, path, res) =>
+        logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
+      bodyLimitBytes: deps.bodyLimitBytes ?? 100 * 1024,
+    }),
+  );
+  app.use(referenceRoutes(appRouter));
 
   const web = deps.webRoot ? storefront(deps.webRoot) : null;
   if (web) app.use(web);
@@ -184,7 +199,7 @@ export function createRequestListener(deps: AppDeps): RequestListener {
     // While the database is down, the first answered API call ends the outage.
     if (outage.down) {
       res.once('finish', () => {
-        if (res.statusCode === 200 && req.url?.startsWith('/trpc/')) outage.answered();
+        if (res.statusCode === 200 && /^\/(?:trpc|api)\//.test(req.url ?? '')) outage.answered();
       });
     }
     withRequest(state, () => {

@@ -42,6 +42,14 @@ describe('the production server', () => {
     expect(devOnly.filter((name) => installed.has(name))).toEqual([]);
   });
 
+  test('its bundle, built by build.mjs, is valid JavaScript (node --check)', () => {
+    // A name the build's banner declares, imported again by a module, fails only here.
+    execFileSync(process.execPath, ['build.mjs'], { cwd: serverDir, stdio: 'ignore' });
+    execFileSync(process.execPath, ['--check', join(serverDir, 'dist', 'main.mjs')], {
+      stdio: 'pipe',
+    });
+  });
+
   test('its bundle (src/main.ts and everything it imports) holds no file of the dev platform', async () => {
     const result = await build({
       entryPoints: [join(serverDir, 'src', 'main.ts')],

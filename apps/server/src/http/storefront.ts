@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Router } from 'express';
 
-/** Paths the storefront never answers: the API and the health checks. */
-const apiPaths = /^\/(?:trpc|healthz|readyz)(?:\/|$)/;
+/** Paths the storefront never answers: the APIs, their reference and the health checks. */
+const apiPaths = /^\/(?:trpc|api|docs|openapi\.json|healthz|readyz)(?:\/|$)/;
 
 /**
  * The storefront's routes, or null when `dir` holds no build (`pnpm build`
