@@ -1,7 +1,8 @@
 // `pnpm build`: bundles the server and the workspace packages it uses (their
 // exports point at TypeScript source) into dist/main.mjs. npm dependencies
 // stay external and load from node_modules at run time.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 const manifest = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -23,3 +24,10 @@ await build({
   },
   logLevel: 'info',
 });
+
+// /docs serves Redoc's standalone bundle, one static file: it ships beside
+// main.mjs, so redoc (and its React tree) is a build-time dependency only.
+copyFileSync(
+  createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js'),
+  new URL('./dist/redoc.standalone.js', import.meta.url),
+);

@@ -1,11 +1,15 @@
 // /openapi.json and the human-readable reference at /docs: Redoc's standalone
-// bundle, served from node_modules (no CDN), reading the local document. It
+// bundle, served by this server (no CDN), reading the local document. The
+// production build copies the bundle beside dist/main.mjs; from source it
+// comes from node_modules (redoc is a build-time dependency). It
 // works under the server's Content-Security-Policy as it is: search is off
 // (it would start a worker from a blob: URL, which script-src 'self'
 // forbids), and the logo Redoc's sidebar asks its CDN for is refused by
 // img-src 'self', so the page loads nothing from elsewhere.
 // Not named createRequire: build.mjs's banner declares that name at the top of the bundle.
+import { existsSync } from 'node:fs';
 import { createRequire as requireFrom } from 'node:module';
+import { join } from 'node:path';
 import type { AppRouter } from '@keel/api';
 import express, { type Router } from 'express';
 import { createOpenApiDocument } from './document';
@@ -36,7 +40,10 @@ export function referenceRoutes(router: AppRouter): Router {
     res.type('json').send(document);
   });
 
-  const bundle = requireFrom(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+  const beside = join(import.meta.dirname, 'redoc.standalone.js');
+  const bundle = existsSync(beside)
+    ? beside
+    : requireFrom(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
   routes.get('/docs', (_req, res) => {
     res.setHeader('cache-control', 'no-cache');
     res.type('html').send(page);
