@@ -58,8 +58,10 @@ beforeAll(() => {
     recursive: true,
     filter: (source) => !skipped.test(relative(workspace, source)),
   });
-  // Every package is already in the store: an offline install only links them.
-  pnpm(['install', '--offline', '--frozen-lockfile']);
+  // Every package is already in the store, so the install only links them;
+  // pnpm's supply-chain check may still want a package's full metadata where
+  // its cache lacks it, which --prefer-offline fetches (--offline would fail).
+  pnpm(['install', '--prefer-offline', '--frozen-lockfile']);
 }, 600_000);
 
 afterAll(() => {
@@ -119,6 +121,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
         'packages/api/src/queries/products.ts',
         'packages/api/src/routers/products.ts',
         'packages/api/test/products.test.ts',
+        // The test fixtures build products as the API returns them.
+        'packages/platform/src/testing/fixtures.ts',
       ],
       'description',
       'summary',
