@@ -3,7 +3,7 @@
 // real environment (CORS_ORIGINS) and one from .env (MAX_BATCH_SIZE=3), and
 // Ctrl-C stops the embedded database through pg_ctl.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '@keel/platform';
@@ -19,57 +19,119 @@ function batchOf(n: number): string {
   return `/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`;
 }
 
-test('pnpm dev: CORS_ORIGINS and METRICS_PORT from the environment and MAX_BATCH_SIZE from .env all reach the server', async () => {
-  const envFile = join(dir, '.env');
-  writeFileSync(envFile, 'MAX_BATCH_SIZE=3\nCORS_ORIGINS=https://from-the-file.example\n');
-  const port = await findFreePort();
-  const metricsPort = await findFreePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    KEEL_ENV_FILE: envFile,
-    KEEL_SKIP_INSTALL: '1',
-    CORS_ORIGINS: 'https://shop.example',
-    KEEL_DATA_DIR: join(dir, 'pg'),
-    KEEL_PG_PORT: String(await findFreePort()),
-    PORT: String(port),
-    METRICS_PORT: String(metricsPort),
-    LOG_LEVEL: 'warn',
-  };
-  delete env.DATABASE_URL;
-  delete env.MAX_BATCH_SIZE;
-  // What `pnpm dev` runs, for the server alone (the storefront's Vite is not needed here).
-  const dev = spawn(
+/**
+ * Runs a root script the way `pnpm <script>` does (keel-node with --dotenv,
+ * then turbo) in its own process group, and waits until the API answers.
+ */
+async function startRootTask(
+  task: string,
+  env: NodeJS.ProcessEnv,
+  port: number,
+): Promise<{ base: string; output: () => string; stop: () => Promise<number | null | 'timeout'> }> {
+  const child = spawn(
     process.execPath,
     [
       join(root, 'tooling', 'runtime', 'with-node.mjs'),
       '--dotenv',
       join(root, 'node_modules', '.bin', 'turbo'),
       'run',
-      'dev',
+      task,
       '--filter=@keel/server',
       '--ui=stream',
     ],
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
-  dev.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  dev.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => dev.once('exit', resolve));
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const base = `http://127.0.0.1:${port}`;
+  let stopping: Promise<number | null | 'timeout'> | undefined;
+  const kill = () => {
+    if (child.exitCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
+  };
   try {
-    const deadline = Date.now() + 150_000;
+    const deadline = Date.now() + 200_000;
     for (;;) {
       const up = await fetch(`${base}/healthz`).then(
         (r) => r.ok,
         () => false,
       );
       if (up) break;
-      if (Date.now() > deadline || dev.exitCode !== null)
-        throw new Error(`pnpm dev did not start:\n${output}`);
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`pnpm ${task} did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+  } catch (error) {
+    kill();
+    throw error;
+  }
+  return {
+    base,
+    output: () => output,
+    // Ctrl-C reaches the whole process group, as a terminal's would. Once.
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode === null) process.kill(-(child.pid ?? 0), 'SIGINT');
+        const code = await Promise.race([
+          exited,
+          new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000)),
+        ]);
+        kill();
+        return code;
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * The database was stopped cleanly: PostgreSQL removed its pid file (a kill
+ * would leave it), and never by the signal fallback. That the stop goes
+ * through pg_ctl is the platform's own test; turbo may exit before the
+ * supervisor's last line ("stopped (pg_ctl)") is through.
+ */
+async function expectCleanStop(output: string): Promise<void> {
+  const dataDir = /data in (\S+)/.exec(output)?.[1];
+  expect(dataDir, output).toBeDefined();
+  await expect
+    .poll(() => existsSync(join(dataDir ?? '', 'postmaster.pid')), { timeout: 20_000 })
+    .toBe(false);
+  expect(output).not.toContain('embedded PostgreSQL stopped (signal)');
+}
+
+function baseEnv(port: number, pgPort: number, name: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KEEL_SKIP_INSTALL: '1',
+    KEEL_ENV_FILE: join(dir, 'none.env'),
+    KEEL_DATA_DIR: join(dir, name),
+    KEEL_PG_PORT: String(pgPort),
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+  };
+  for (const name of ['DATABASE_URL', 'MAX_BATCH_SIZE', 'CORS_ORIGINS', 'METRICS_PORT', 'NODE_ENV'])
+    delete env[name];
+  return env;
+}
+
+test('pnpm dev: CORS_ORIGINS and METRICS_PORT from the environment and MAX_BATCH_SIZE from .env all reach the server', async () => {
+  const envFile = join(dir, '.env');
+  writeFileSync(envFile, 'MAX_BATCH_SIZE=3\nCORS_ORIGINS=https://from-the-file.example\n');
+  const port = await findFreePort();
+  const metricsPort = await findFreePort();
+  const env = {
+    ...baseEnv(port, await findFreePort(), 'pg'),
+    KEEL_ENV_FILE: envFile,
+    CORS_ORIGINS: 'https://shop.example',
+    METRICS_PORT: String(metricsPort),
+  };
+  // What `pnpm dev` runs, for the server alone (the storefront's Vite is not needed here).
+  const dev = await startRootTask('dev', env, port);
+  const base = dev.base;
+  try {
     // Only MAX_BATCH_SIZE came from the file; CORS_ORIGINS was already in the environment.
-    expect(output).toContain(`keel: from ${envFile}: MAX_BATCH_SIZE\n`);
+    expect(dev.output()).toContain(`keel: from ${envFile}: MAX_BATCH_SIZE\n`);
 
     // .env's MAX_BATCH_SIZE=3: three calls in one request are fine, four are refused.
     expect((await fetch(`${base}${batchOf(3)}`)).status).toBe(200);
@@ -95,15 +157,36 @@ test('pnpm dev: CORS_ORIGINS and METRICS_PORT from the environment and MAX_BATCH
     );
     expect((await fetch(`${base}/metrics`)).status).toBe(404);
 
-    // Ctrl-C reaches the whole process group, as a terminal's would.
-    process.kill(-(dev.pid ?? 0), 'SIGINT');
-    const code = await Promise.race([
-      exited,
-      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000)),
-    ]);
-    expect(code).not.toBe('timeout');
-    expect(output).toContain('embedded PostgreSQL stopped (pg_ctl)');
+    expect(await dev.stop()).not.toBe('timeout');
+    await expectCleanStop(dev.output());
   } finally {
-    if (dev.exitCode === null) process.kill(-(dev.pid ?? 0), 'SIGKILL');
+    await dev.stop();
   }
 }, 240_000);
+
+test('pnpm start:local: the production build on the embedded database, storefront and API on one origin', async () => {
+  const port = await findFreePort();
+  const local = await startRootTask(
+    'start:local',
+    baseEnv(port, await findFreePort(), 'pg-local'),
+    port,
+  );
+  try {
+    const page = await fetch(`${local.base}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<div id="root">/);
+    const list = await fetch(
+      `${local.base}/trpc/products.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 2 } }))}`,
+    );
+    expect(list.status).toBe(200);
+    expect(
+      ((await list.json()) as { result: { data: { json: { items: unknown[] } } } }).result.data.json
+        .items,
+    ).toHaveLength(2);
+    expect(local.output()).toContain('(the production build, served by the API)');
+    expect(await local.stop()).not.toBe('timeout');
+    await expectCleanStop(local.output());
+  } finally {
+    await local.stop();
+  }
+}, 300_000);
