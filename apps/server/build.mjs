@@ -10,7 +10,13 @@ const external = Object.keys(manifest.dependencies).filter((name) => !name.start
 
 await build({
   entryPoints: ['src/main.ts'],
-  outfile: 'dist/main.mjs',
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  // Metrics and tracing are imported only when turned on; in their own
+  // chunks, their packages (OpenTelemetry's alone take a few hundred
+  // milliseconds) load only then.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   target: 'node24',

@@ -13,6 +13,7 @@ import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import { combineCallWrappers } from './call-wrappers';
 import { clientAddressOf, type TrustProxy } from './http/client-address';
 import { applyCors, corsOriginSet } from './http/cors';
 import { createOutageLog, type OutageLog } from './http/outage-log';
@@ -24,7 +25,7 @@ import { storefront } from './http/storefront';
 import type { Metrics } from './metrics';
 import { referenceRoutes } from './rest/reference';
 import { restRoutes } from './rest/routes';
-import { combineCallWrappers, type Tracing } from './tracing';
+import type { Tracing } from './tracing';
 
 /** What the app needs from the outside; tests pass their own. */
 export interface AppDeps {

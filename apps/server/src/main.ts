@@ -2,14 +2,11 @@
 import '@keel/runtime/require-node';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
 import { createKeelServer } from './http/server';
 import { createLogger, flushLogs } from './logger';
-import { createMetrics, startMetricsServer } from './metrics';
-import { startTracing } from './tracing';
 
 function configOrExit() {
   try {
@@ -23,21 +20,29 @@ function configOrExit() {
   }
 }
 
+/** Tracing over OTLP/HTTP to `<endpoint>/v1/traces`, its packages loaded only now. */
+async function startOtlpTracing(endpoint: string, serviceName: string) {
+  const [{ OTLPTraceExporter }, { startTracing }] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('./tracing'),
+  ]);
+  const url = new URL('v1/traces', `${endpoint.replace(/\/$/, '')}/`).href;
+  return startTracing({ exporter: new OTLPTraceExporter({ url }), serviceName, batch: true });
+}
+
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL);
-const metrics = config.METRICS_PORT === undefined ? undefined : createMetrics();
+// prom-client and OpenTelemetry load only when asked for (OpenTelemetry's
+// packages alone take a few hundred milliseconds to import).
+const { createMetrics, startMetricsServer } =
+  config.METRICS_PORT === undefined ? {} : await import('./metrics');
+const metrics = createMetrics?.();
 const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
-  ? startTracing({
-      exporter: new OTLPTraceExporter({
-        url: new URL('v1/traces', `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/`).href,
-      }),
-      serviceName: config.OTEL_SERVICE_NAME,
-      batch: true,
-    })
+  ? await startOtlpTracing(config.OTEL_EXPORTER_OTLP_ENDPOINT, config.OTEL_SERVICE_NAME)
   : undefined;
 const db = createServiceDb(config, logger, { metrics, tracing });
 const metricsServer =
-  metrics && config.METRICS_PORT !== undefined
+  metrics && startMetricsServer && config.METRICS_PORT !== undefined
     ? await startMetricsServer(metrics, config.METRICS_HOST, config.METRICS_PORT, logger).then(
         (listening) => {
           logger.info(

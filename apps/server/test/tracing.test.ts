@@ -1,7 +1,13 @@
 // Tracing (OTEL_EXPORTER_OTLP_ENDPOINT in production; an in-memory exporter
 // here): one server span per HTTP request, one span per procedure call
 // under it, one span per SQL statement under the call that ran it.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { findFreePort } from '@keel/platform';
 import { createTestDatabase } from '@keel/platform/testing';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import pino from 'pino';
@@ -92,3 +98,65 @@ test("a caller's traceparent is continued, and SQL parameters never reach a span
   expect(text).not.toContain(email);
   expect(text).not.toContain('a-long-secret-passphrase');
 });
+
+test('the service with OTEL_EXPORTER_OTLP_ENDPOINT sends its spans to that collector over OTLP/HTTP', async () => {
+  const received: { path: string; body: string }[] = [];
+  const collector = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => collector.once('listening', resolve));
+  const port = await findFreePort();
+  const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+  const service = spawn(
+    process.execPath,
+    [tsx, join(import.meta.dirname, '..', 'src', 'main.ts')],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: testDb.urls.app,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        WEB_DIST_DIR: 'none',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+        OTEL_SERVICE_NAME: 'keel-otlp-test',
+      },
+      stdio: 'ignore',
+    },
+  );
+  const exited = new Promise((resolve) => service.once('exit', resolve));
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await expect
+      .poll(
+        () =>
+          fetch(`${base}/healthz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        { timeout: 30_000 },
+      )
+      .toBe(200);
+    const list = await fetch(
+      `${base}/trpc/products.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 1 } }))}`,
+    );
+    expect(list.status).toBe(200);
+    // SIGTERM: the server drains, then sends the spans it still holds.
+    service.kill('SIGTERM');
+    await exited;
+    const traces = received
+      .filter((r) => r.path === '/v1/traces')
+      .map((r) => r.body)
+      .join('');
+    expect(traces).toContain('keel-otlp-test');
+    expect(traces).toContain('products.list');
+    expect(traces).toContain('GET /trpc');
+  } finally {
+    if (service.exitCode === null) service.kill('SIGKILL');
+    await new Promise((resolve) => collector.close(resolve));
+  }
+}, 60_000);
