@@ -3,14 +3,18 @@
 // stay external and load from node_modules at run time.
 import { copyFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const manifest = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+// `node build.mjs [outdir]`: dist/ by default; a test builds into a directory
+// of its own (inside this package, so the bundle finds node_modules).
+const outdir = process.argv[2] ?? new URL('./dist', import.meta.url).pathname;
 const external = Object.keys(manifest.dependencies).filter((name) => !name.startsWith('@keel/'));
 
 await build({
   entryPoints: ['src/main.ts'],
-  outdir: 'dist',
+  outdir,
   outExtension: { '.js': '.mjs' },
   // Metrics and tracing are imported only when turned on; in their own
   // chunks, their packages (OpenTelemetry's alone take a few hundred
@@ -35,5 +39,5 @@ await build({
 // main.mjs, so redoc (and its React tree) is a build-time dependency only.
 copyFileSync(
   createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js'),
-  new URL('./dist/redoc.standalone.js', import.meta.url),
+  join(outdir, 'redoc.standalone.js'),
 );

@@ -4,3 +4,5 @@ export const runtimeVariables: string[];
 export function loadEnvFile(file: string, env?: Record<string, string | undefined>): string[];
 export function pinnedNodeVersion(): string;
 export function nodeCacheDir(env?: Record<string, string | undefined>): string;
+/** A dotenv file's values, for a Node without `util.parseEnv`. */
+export function parseDotenv(text: string): Record<string, string>;

@@ -32,7 +32,7 @@ import {
 import { constants, homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseEnv } from 'node:util';
+import * as util from 'node:util';
 import { MINIMUM_NODE, satisfies } from './node-version.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,6 +42,29 @@ const windows = process.platform === 'win32';
 export const runtimeVariables = ['KEEL_NODE_CACHE', 'KEEL_SKIP_INSTALL', 'KEEL_ENV_FILE'];
 
 /**
+ * A dotenv file's `NAME=value` lines (`#` comments, `export ` prefixes,
+ * single, double or back quotes, `\n` in double quotes), for a Node older
+ * than 20.12, which has no `util.parseEnv`. Where Node has it, Node's own
+ * parser is used instead.
+ */
+export function parseDotenv(text) {
+  const values = {};
+  const line =
+    /^[ \t]*(?:export[ \t]+)?([\w.-]+)[ \t]*=[ \t]*("(?:\\.|[^"\\])*"|'[^']*'|`[^`]*`|[^#\r\n]*)[ \t]*(?:#.*)?$/gm;
+  for (const [, name, raw] of text.matchAll(line)) {
+    const value = raw.trim();
+    const quote = value[0];
+    values[name] =
+      quote === '"'
+        ? value.slice(1, -1).replace(/\\n/g, '\n')
+        : quote === "'" || quote === '`'
+          ? value.slice(1, -1)
+          : value;
+  }
+  return values;
+}
+
+/**
  * Reads `file` (a dotenv file: `NAME=value` lines, `#` comments, quotes)
  * into `env` for every name `env` does not already have: the real
  * environment wins. Returns the names taken from the file; none when the
@@ -49,8 +72,9 @@ export const runtimeVariables = ['KEEL_NODE_CACHE', 'KEEL_SKIP_INSTALL', 'KEEL_E
  */
 export function loadEnvFile(file, env = process.env) {
   if (!existsSync(file)) return [];
+  const parse = typeof util.parseEnv === 'function' ? util.parseEnv : parseDotenv;
   const taken = [];
-  for (const [name, value] of Object.entries(parseEnv(readFileSync(file, 'utf8')))) {
+  for (const [name, value] of Object.entries(parse(readFileSync(file, 'utf8')))) {
     if (env[name] !== undefined) continue;
     env[name] = value;
     taken.push(name);

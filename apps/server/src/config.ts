@@ -118,6 +118,24 @@ const schema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   /** The `service.name` of the spans. */
   OTEL_SERVICE_NAME: z.string().min(1).default('keel'),
+  /** Headers for the collector, `key=value` pairs separated by commas (e.g. an API key). */
+  OTEL_EXPORTER_OTLP_HEADERS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const headers: Record<string, string> = {};
+      for (const pair of value.split(',').filter((p) => p.trim())) {
+        const at = pair.indexOf('=');
+        if (at <= 0) {
+          ctx.addIssue({ code: 'custom', message: 'must be key=value pairs separated by commas' });
+          return z.NEVER;
+        }
+        headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(
+          pair.slice(at + 1).trim(),
+        );
+      }
+      return headers;
+    }),
 });
 
 /** The server's validated configuration. */

@@ -21,13 +21,21 @@ function configOrExit() {
 }
 
 /** Tracing over OTLP/HTTP to `<endpoint>/v1/traces`, its packages loaded only now. */
-async function startOtlpTracing(endpoint: string, serviceName: string) {
+async function startOtlpTracing(
+  endpoint: string,
+  serviceName: string,
+  headers: Record<string, string>,
+) {
   const [{ OTLPTraceExporter }, { startTracing }] = await Promise.all([
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('./tracing'),
   ]);
   const url = new URL('v1/traces', `${endpoint.replace(/\/$/, '')}/`).href;
-  return startTracing({ exporter: new OTLPTraceExporter({ url }), serviceName, batch: true });
+  return startTracing({
+    exporter: new OTLPTraceExporter({ url, headers }),
+    serviceName,
+    batch: true,
+  });
 }
 
 const config = configOrExit();
@@ -38,7 +46,11 @@ const { createMetrics, startMetricsServer } =
   config.METRICS_PORT === undefined ? {} : await import('./metrics');
 const metrics = createMetrics?.();
 const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
-  ? await startOtlpTracing(config.OTEL_EXPORTER_OTLP_ENDPOINT, config.OTEL_SERVICE_NAME)
+  ? await startOtlpTracing(
+      config.OTEL_EXPORTER_OTLP_ENDPOINT,
+      config.OTEL_SERVICE_NAME,
+      config.OTEL_EXPORTER_OTLP_HEADERS,
+    )
   : undefined;
 const db = createServiceDb(config, logger, { metrics, tracing });
 const metricsServer =

@@ -23,11 +23,22 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOnSampler,
   BatchSpanProcessor,
+  ParentBasedSampler,
   SimpleSpanProcessor,
   type SpanExporter,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+
+// Span names a client cannot choose: the procedure paths of a batch (and
+// the ids in a REST path) are in the child spans and attributes, not here.
+const fixedRoutes = new Set(['/healthz', '/readyz', '/openapi.json', '/docs']);
+function routeOf(path: string): string {
+  if (path.startsWith('/trpc/')) return ' /trpc';
+  if (path.startsWith('/api/')) return ' /api';
+  return fixedRoutes.has(path) ? ` ${path}` : '';
+}
 
 /** What the server reports spans into. */
 export interface Tracing {
@@ -57,6 +68,12 @@ export function startTracing(options: {
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     spanProcessors: [processor],
+    // Every request is traced: a caller's traceparent joins its trace, but
+    // its "not sampled" flag cannot switch tracing off for its own requests.
+    sampler: new ParentBasedSampler({
+      root: new AlwaysOnSampler(),
+      remoteParentNotSampled: new AlwaysOnSampler(),
+    }),
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
@@ -68,10 +85,8 @@ export function startTracing(options: {
       const parent = propagation.extract(ROOT_CONTEXT, req.headers);
       const url = req.url ?? '/';
       const path = url.split('?', 1)[0] ?? '/';
-      // Low-cardinality names: the tRPC paths of a batch are the child spans.
-      const route = path.startsWith('/trpc/') ? '/trpc' : path;
       const span = tracer.startSpan(
-        `${req.method ?? 'GET'} ${route}`,
+        `${req.method ?? 'GET'}${routeOf(path)}`,
         {
           kind: SpanKind.SERVER,
           attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path },

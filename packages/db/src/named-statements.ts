@@ -36,6 +36,10 @@ export function withNamedStatements(pool: pg.Pool, maxNames = 500): PostgresPool
   // same wrapper for the same pooled client every time.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
+    // Kysely reads it to cancel a running query.
+    get processID() {
+      return (client as { processID?: number }).processID;
+    },
     query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
       if (typeof textOrCursor !== 'string') return client.query(textOrCursor as never);
       const name = nameOf(textOrCursor);
@@ -43,7 +47,8 @@ export function withNamedStatements(pool: pg.Pool, maxNames = 500): PostgresPool
         ? client.query(textOrCursor, parameters as unknown[])
         : client.query({ name, text: textOrCursor, values: parameters as unknown[] });
     }) as unknown as PostgresPoolClient['query'],
-    release: () => client.release(),
+    // `true` (after a failed rollback) destroys the connection instead of pooling it.
+    release: (destroy?: boolean) => client.release(destroy),
   });
   return {
     options: pool.options,

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,5 +112,51 @@ describe('keel-node on an old Node', () => {
       env: { ...process.env, KEEL_SKIP_INSTALL: '1' },
     });
     expect(run.status).toBe(7);
+  });
+});
+
+describe('.env for a Node without util.parseEnv (older than 20.12)', () => {
+  it('the fallback parser reads what Node 24 parseEnv reads', async () => {
+    const { parseDotenv } = await import('../with-node.mjs');
+    const { parseEnv } = await import('node:util');
+    const text = [
+      '# a comment',
+      'PLAIN=value',
+      'SPACED = spaced value  ',
+      'export EXPORTED=1',
+      'DOUBLE="a # not a comment"',
+      "SINGLE='single # quoted'",
+      'NEWLINE="one\\ntwo"',
+      'TRAILING=kept # dropped',
+      'EMPTY=',
+      'URL=postgres://u:p@h:5432/db?sslmode=verify-full',
+    ].join('\n');
+    expect(parseDotenv(text)).toEqual(parseEnv(text));
+    expect(parseDotenv(text).NEWLINE).toBe('one\ntwo');
+  });
+
+  it('keel-node loads and reads .env on a Node whose util has no parseEnv', () => {
+    // Simulate the old Node: no util.parseEnv, for require and import alike.
+    const pretend =
+      "import util from 'node:util'; import { syncBuiltinESMExports } from 'node:module'; util.parseEnv = undefined; syncBuiltinESMExports();";
+    const file = join(tempDir('keel-env-'), '.env');
+    writeFileSync(file, 'FROM_FILE="yes"\nALREADY=file\n');
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        `data:text/javascript,${encodeURIComponent(pretend)}`,
+        '--input-type=module',
+        '-e',
+        "const util = await import('node:util'); if (util.parseEnv) throw new Error('parseEnv still there'); const m = await import(process.env.WITH_NODE); const env = { ALREADY: 'env' }; m.loadEnvFile(process.env.ENV_FILE, env); console.log(JSON.stringify(env));",
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, WITH_NODE: join(runtimeDir, 'with-node.mjs'), ENV_FILE: file },
+      },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ ALREADY: 'env', FROM_FILE: 'yes' });
   });
 });

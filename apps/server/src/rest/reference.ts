@@ -40,15 +40,27 @@ export function referenceRoutes(router: AppRouter): Router {
     res.type('json').send(document);
   });
 
-  const beside = join(import.meta.dirname, 'redoc.standalone.js');
-  const bundle = existsSync(beside)
-    ? beside
-    : requireFrom(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+  // Found on first use: the API does not depend on the docs page being there.
+  let bundle: string | null | undefined;
+  const findBundle = (): string | null => {
+    const beside = join(import.meta.dirname, 'redoc.standalone.js');
+    if (existsSync(beside)) return beside;
+    try {
+      return requireFrom(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+    } catch {
+      return null;
+    }
+  };
   routes.get('/docs', (_req, res) => {
     res.setHeader('cache-control', 'no-cache');
     res.type('html').send(page);
   });
   routes.get('/docs/redoc.standalone.js', (_req, res) => {
+    bundle ??= findBundle();
+    if (!bundle) {
+      res.status(404).json({ error: 'the reference page is not part of this build' });
+      return;
+    }
     // pnpm keeps packages under node_modules/.pnpm, a dot directory.
     res.sendFile(bundle, { maxAge: '1h', dotfiles: 'allow' });
   });

@@ -195,10 +195,15 @@ export async function placeOrder(
           .forUpdate()
           .execute();
         const byId = new Map(products.map((p) => [p.id, p]));
-        const total = wanted.reduce(
-          (sum, line) => sum + (byId.get(line.productId)?.price_cents ?? 0) * line.quantity,
-          0,
-        );
+        // Over the lines that can be sold: an order refused below for a
+        // missing product or short stock is refused with that reason, never
+        // for a total made of lines it cannot have.
+        const total = wanted.reduce((sum, line) => {
+          const product = byId.get(line.productId);
+          return product?.is_active && product.stock_quantity >= line.quantity
+            ? sum + product.price_cents * line.quantity
+            : sum;
+        }, 0);
         const currencies = new Set(products.map((p) => p.currency));
 
         const created = await trx

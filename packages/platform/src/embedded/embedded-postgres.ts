@@ -30,7 +30,7 @@ export interface EmbeddedPostgresOptions {
 }
 
 /** How a server was stopped: see `EmbeddedPostgres.stop`. */
-export type StopPath = 'pg_ctl' | 'signal';
+export type StopPath = 'pg_ctl' | 'signal' | 'already stopped';
 
 /** A running embedded PostgreSQL server. */
 export interface EmbeddedPostgres {
@@ -45,8 +45,9 @@ export interface EmbeddedPostgres {
   /**
    * Fast shutdown (`pg_ctl stop -m fast`: open transactions roll back, the
    * server writes a checkpoint and exits); throwaway clusters are removed.
-   * Resolves with how it was stopped: `pg_ctl`, or `signal` when pg_ctl could
-   * not (the fallback, logged through `onLog`). Safe to call twice.
+   * Resolves with how it was stopped: `pg_ctl`, `signal` when pg_ctl could
+   * not (the fallback, logged through `onLog`), or `already stopped` when the
+   * server had exited on its own. Safe to call twice.
    */
   stop(): Promise<StopPath>;
   /** Calls `listener` if the server exits without `stop()` (it crashed or was killed). */
@@ -342,7 +343,7 @@ async function stopChild(
   osUser: OsUser | undefined,
   log: (line: string) => void,
 ): Promise<StopPath> {
-  if (child.exitCode !== null || child.signalCode !== null) return 'pg_ctl';
+  if (child.exitCode !== null || child.signalCode !== null) return 'already stopped';
   const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
   try {
     await run(pgCtl, pgCtlStopArgs(dataDir), osUser, log);
