@@ -140,20 +140,23 @@ function sameLines(order: Order, lines: OrderLine[]): boolean {
 }
 
 /**
- * Places an order in one READ COMMITTED transaction of six statements: lock
+ * Places an order in one READ COMMITTED transaction of four statements: lock
  * the customer's row (their orders are placed one at a time, so the cap on
  * unpaid orders cannot be raced), count their unpaid orders, lock the
  * products in id order (concurrent multi-line orders cannot deadlock) and
- * read today's prices, claim the idempotency key by inserting the order
- * (`ON CONFLICT DO NOTHING RETURNING`), decrement stock, write the items.
+ * read today's prices, then one statement that claims the idempotency key by
+ * inserting the order (`ON CONFLICT DO NOTHING RETURNING`) and, only if the
+ * claim inserted it, decrements stock and writes the items. The hot product
+ * rows stay locked for that one statement and the commit.
  *
- * The claim is the only idempotency check: when it inserts nothing, the key
- * is taken (by a committed order; a concurrent claim of the same key waits
- * for the other transaction and then sees its outcome), and the first order
- * is returned if its lines are the same, a CONFLICT if not. A replay is
- * answered even when the customer is at the cap or the stock is gone. Every
- * check after the claim (cap, product, stock, currency) throws, which rolls
- * the claim back with everything else: nothing is half-written.
+ * The claim is the only idempotency check on the way to a new order: when
+ * it inserts nothing, the key is taken (by a committed order; a concurrent
+ * claim of the same key waits for the other transaction and then sees its
+ * outcome), and the first order is returned if its lines are the same, a
+ * CONFLICT if not. The cap, products, stock and currency are checked on the
+ * locked rows before that statement; an order refused there is first looked
+ * up by its key, so that a replay is answered even at the cap or once the
+ * stock is gone. Nothing is half-written: the statement is all or nothing.
  */
 export async function placeOrder(
   db: Kysely<DB>,
@@ -195,77 +198,101 @@ export async function placeOrder(
           .forUpdate()
           .execute();
         const byId = new Map(products.map((p) => [p.id, p]));
-        // Over the lines that can be sold: an order refused below for a
-        // missing product or short stock is refused with that reason, never
-        // for a total made of lines it cannot have.
-        const total = wanted.reduce((sum, line) => {
-          const product = byId.get(line.productId);
-          return product?.is_active && product.stock_quantity >= line.quantity
-            ? sum + product.price_cents * line.quantity
-            : sum;
-        }, 0);
-        const currencies = new Set(products.map((p) => p.currency));
 
-        const created = await trx
-          .insertInto('orders')
-          .values({
-            user_id: userId,
-            status: 'pending',
-            total_cents: total,
-            currency: products[0]?.currency ?? 'USD',
-            idempotency_key: idempotencyKey,
-          })
-          .onConflict((oc) =>
-            oc.columns(['user_id', 'idempotency_key']).where('deleted_at', 'is', null).doNothing(),
-          )
-          .returning(orderColumns)
-          .executeTakeFirst();
-        if (!created) return replay(trx, userId, idempotencyKey, lines);
+        const refusal = refuse(wanted, byId, pending, maxPendingOrders);
+        if (refusal) {
+          // A replay of an order placed earlier is answered, whatever has changed since.
+          const existing = await findByKey(trx, userId, idempotencyKey);
+          if (existing) return replayOf(existing, lines);
+          throw refusal;
+        }
 
-        if (pending >= maxPendingOrders) {
-          throw new TooManyRequests(
-            `you have ${pending} unpaid orders; pay or cancel one before placing another`,
-          );
-        }
-        const priced = wanted.map((line) => {
-          const product = byId.get(line.productId);
-          if (!product?.is_active) {
-            throw new NotFound(`product ${line.productId} does not exist`);
-          }
-          if (product.stock_quantity < line.quantity) {
-            throw new OutOfStock(product, product.stock_quantity, line.quantity);
-          }
-          return { line, product };
-        });
-        if (currencies.size > 1) {
-          throw new InvalidRequest('all products of an order must have the same currency');
-        }
-        // Decrement all lines in one statement; the CHECK (stock_quantity >= 0)
-        // backs up the check above. Raw SQL: the builder cannot alias unnest columns.
-        await sql`
-          update products set stock_quantity = products.stock_quantity - w.quantity
-          from unnest(${wanted.map((l) => l.productId)}::uuid[], ${wanted.map((l) => l.quantity)}::integer[])
-            as w(id, quantity)
-          where products.id = w.id`.execute(trx);
-        // The inserted rows are the answer: no read-back statement.
-        const items = await trx
-          .insertInto('order_items')
-          .values(
-            priced.map(({ line, product }) => ({
-              order_id: created.id,
-              product_id: product.id,
-              quantity: line.quantity,
-              unit_price_cents: product.price_cents,
-              product_name: product.name,
-            })),
+        const priced = wanted.map((line) => ({ line, product: byId.get(line.productId) }));
+        const total = priced.reduce(
+          (sum, { line, product }) => sum + (product?.price_cents ?? 0) * line.quantity,
+          0,
+        );
+        // Raw SQL: one statement with data-modifying CTEs, which the builder
+        // cannot alias unnest columns in. Values travel as parameters.
+        const { rows } = await sql<Order>`
+          with claim as (
+            insert into orders (user_id, status, total_cents, currency, idempotency_key)
+            values (${userId}, 'pending', ${total}, ${products[0]?.currency ?? 'USD'}, ${idempotencyKey})
+            on conflict (user_id, idempotency_key) where deleted_at is null do nothing
+            returning id, user_id, status, total_cents, currency, idempotency_key,
+              placed_at, created_at, updated_at
+          ), stock as (
+            -- The CHECK (stock_quantity >= 0) backs up the check above.
+            update products set stock_quantity = products.stock_quantity - w.quantity
+            from unnest(${wanted.map((l) => l.productId)}::uuid[], ${wanted.map((l) => l.quantity)}::integer[])
+              as w(id, quantity)
+            where products.id = w.id and exists (select from claim)
+          ), items as (
+            insert into order_items (order_id, product_id, quantity, unit_price_cents, product_name)
+            select claim.id, l.product_id, l.quantity, l.unit_price_cents, l.product_name
+            from claim, unnest(
+              ${priced.map(({ line }) => line.productId)}::uuid[],
+              ${priced.map(({ line }) => line.quantity)}::integer[],
+              ${priced.map(({ product }) => product?.price_cents ?? 0)}::bigint[],
+              ${priced.map(({ product }) => product?.name ?? '')}::text[]
+            ) as l(product_id, quantity, unit_price_cents, product_name)
+            returning id, product_id, product_name, quantity, unit_price_cents
           )
-          .returning(itemColumns)
-          .execute();
-        return { order: { ...created, items }, replayed: false };
+          select claim.id, claim.user_id as "userId", claim.status,
+            claim.total_cents as "totalCents", claim.currency,
+            claim.idempotency_key as "idempotencyKey", claim.placed_at as "placedAt",
+            claim.created_at as "createdAt", claim.updated_at as "updatedAt",
+            (select coalesce(json_agg(json_build_object(
+                'id', items.id, 'productId', items.product_id,
+                'productName', items.product_name, 'quantity', items.quantity,
+                'unitPriceCents', items.unit_price_cents) order by items.id), '[]')
+              from items) as items
+          from claim`.execute(trx);
+        const created = rows[0];
+        if (created) return { order: created, replayed: false };
+        // The key is taken: the claim inserted nothing, so nothing was written.
+        const existing = await findByKey(trx, userId, idempotencyKey);
+        // Only a deleted order could be gone by now; the next attempt claims the key anew.
+        if (!existing) throw new RetryTransaction('the order with this key disappeared');
+        return replayOf(existing, lines);
       }),
     5,
     observer,
   );
+}
+
+/** Why an order of `wanted` cannot be placed now, or null when it can. */
+function refuse(
+  wanted: OrderLine[],
+  byId: Map<
+    string,
+    {
+      id: string;
+      name: string;
+      sku: string;
+      currency: string;
+      is_active: boolean;
+      stock_quantity: number;
+    }
+  >,
+  pending: number,
+  maxPendingOrders: number,
+): Error | null {
+  if (pending >= maxPendingOrders) {
+    return new TooManyRequests(
+      `you have ${pending} unpaid orders; pay or cancel one before placing another`,
+    );
+  }
+  for (const line of wanted) {
+    const product = byId.get(line.productId);
+    if (!product?.is_active) return new NotFound(`product ${line.productId} does not exist`);
+    if (product.stock_quantity < line.quantity)
+      return new OutOfStock(product, product.stock_quantity, line.quantity);
+  }
+  if (new Set([...byId.values()].map((p) => p.currency)).size > 1) {
+    return new InvalidRequest('all products of an order must have the same currency');
+  }
+  return null;
 }
 
 function findByKey(db: Db, userId: string, idempotencyKey: string): Promise<Order | undefined> {
@@ -275,16 +302,7 @@ function findByKey(db: Db, userId: string, idempotencyKey: string): Promise<Orde
     .executeTakeFirst();
 }
 
-async function replay(
-  db: Db,
-  userId: string,
-  idempotencyKey: string,
-  lines: OrderLine[],
-): Promise<{ order: Order; replayed: boolean }> {
-  const existing = await findByKey(db, userId, idempotencyKey);
-  // The claim saw a committed order with this key; it can only be gone if it
-  // was deleted since, and then the next attempt claims the key anew.
-  if (!existing) throw new RetryTransaction('the order with this key disappeared');
+function replayOf(existing: Order, lines: OrderLine[]): { order: Order; replayed: boolean } {
   if (!sameLines(existing, lines)) {
     throw new Conflict('idempotencyKey was already used for an order with different items');
   }
