@@ -71,7 +71,7 @@ log('F. start-up of pnpm dev');
 const startup = await startupTime();
 
 const keelRps = list.servers.keel?.rps.median ?? 0;
-const zero = { rps: { median: 0, min: 0, max: 0 }, p99: 0 };
+const zero = { rps: { median: 0, min: 0, max: 0 }, p99: 0, cpuMicrosPerRequest: 0 };
 const on = instrumentation.variants['keel+metrics'] ?? zero;
 const off = instrumentation.variants.keel ?? zero;
 const fmt = (n: number, digits = 0) =>
@@ -168,9 +168,9 @@ const rows: [string, string, string, boolean | null][] = [
   ],
   [
     'H. products.list with metrics on / off (METRICS_PORT; OpenAPI routes on in both)',
-    `${fmt(on.rps.median)} req/s (${spread(on.rps)}) vs ${fmt(off.rps.median)} req/s (${spread(off.rps)}): cost ${fmt(instrumentation.cost * 100, 1)} % (median of the rounds' own ratios), p99 ${on.p99} vs ${off.p99} ms; ${fmt(instrumentation.countedCalls)} calls counted`,
+    `server CPU per request ${fmt(on.cpuMicrosPerRequest)} vs ${fmt(off.cpuMicrosPerRequest)} µs: cost ${fmt(instrumentation.cpuCost * 100, 1)} % (median of the rounds); throughput ${fmt(on.rps.median)} req/s (${spread(on.rps)}) vs ${fmt(off.rps.median)} req/s (${spread(off.rps)}): ${fmt(instrumentation.cost * 100, 1)} %; p99 ${on.p99} vs ${off.p99} ms; ${fmt(instrumentation.countedCalls)} calls counted`,
     '≤ 2 %',
-    instrumentation.cost <= 0.02,
+    instrumentation.cpuCost <= 0.02,
   ],
 ];
 

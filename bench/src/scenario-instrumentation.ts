@@ -8,8 +8,10 @@ import type { BenchDatabase } from './bench-database';
 import { comparePair, type PairResult } from './scenario-pair';
 
 export interface InstrumentationCost extends PairResult {
-  /** 1 − with / without, the median of the rounds' own ratios. */
+  /** 1 − with / without, the median of the rounds' own throughput ratios. */
   cost: number;
+  /** with / without − 1 of the server's CPU time per request (the steadier measure). */
+  cpuCost: number;
   /** Calls the metrics listener counted, to show it measured the load. */
   countedCalls: number;
 }
@@ -41,5 +43,5 @@ export async function instrumentationCost(
       countedCalls = Number(line?.split(' ').at(-1) ?? 0);
     },
   );
-  return { ...result, cost: 1 - result.medianRatio, countedCalls };
+  return { ...result, cost: 1 - result.medianRatio, cpuCost: result.cpuRatio - 1, countedCalls };
 }

@@ -1,6 +1,7 @@
 // Two production Keel servers that differ in one setting, under scenario A's
 // load (products.list, limit 50, random cursors, 32 connections), in
 // interleaved rounds: what one setting costs or saves, measured in one run.
+import { readFileSync } from 'node:fs';
 import type { BenchDatabase } from './bench-database';
 import { type Round, runLoad, summarize } from './load';
 import { startServer } from './processes';
@@ -13,10 +14,30 @@ export interface Variant {
 }
 
 export interface PairResult {
-  variants: Record<string, { rps: ReturnType<typeof summarize>; p99: number }>;
+  variants: Record<
+    string,
+    { rps: ReturnType<typeof summarize>; p99: number; cpuMicrosPerRequest: number }
+  >;
   /** second / first for each round (the two runs of a round share its noise). */
   ratioPerRound: number[];
   medianRatio: number;
+  /**
+   * second / first of the server's own CPU time per request, the median over
+   * the rounds: far less noisy than throughput on a machine whose load
+   * generator and database share the server's cores.
+   */
+  cpuRatio: number;
+}
+
+/** A process's user + system CPU time in µs, from /proc (Linux; 0 elsewhere). */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
 }
 
 export async function comparePair(
@@ -46,6 +67,7 @@ export async function comparePair(
     };
   };
   const rounds: Record<string, Round[]> = Object.fromEntries(pair.map((v) => [v.name, []]));
+  const cpuPerRequest: Record<string, number[]> = Object.fromEntries(pair.map((v) => [v.name, []]));
   try {
     for (const server of servers)
       await runLoad({ url: server.url, connections, seconds: options.warmupSeconds, next });
@@ -53,17 +75,22 @@ export async function comparePair(
       // Alternate which goes first, so neither always follows the other.
       const order = round % 2 === 1 ? servers : [...servers].reverse();
       for (const server of order) {
+        const cpuBefore = cpuMicros(server.child.pid);
         const result = await runLoad({
           url: server.url,
           connections,
           seconds: options.seconds,
           next,
         });
+        if (result.total > 0)
+          cpuPerRequest[server.name]?.push(
+            (cpuMicros(server.child.pid) - cpuBefore) / result.total,
+          );
         if (result.non2xx > 0 || result.errors > 0)
           throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
         rounds[server.name]?.push(result);
         log(
-          `  round ${round} ${server.name.padEnd(22)} ${Math.round(result.requestsPerSecond)} req/s  p99 ${result.p99} ms`,
+          `  round ${round} ${server.name.padEnd(22)} ${Math.round(result.requestsPerSecond)} req/s  p99 ${result.p99} ms  ${(cpuPerRequest[server.name]?.at(-1) ?? 0).toFixed(0)} µs CPU/request`,
         );
       }
       await afterRound?.();
@@ -72,6 +99,11 @@ export async function comparePair(
     for (const server of servers) await server.stop();
   }
   const [first, second] = pair.map((v) => rounds[v.name] ?? []) as [Round[], Round[]];
+  const [firstCpu, secondCpu] = pair.map((v) => cpuPerRequest[v.name] ?? []) as [
+    number[],
+    number[],
+  ];
+  const cpuRatioPerRound = firstCpu.map((c, index) => (secondCpu[index] ?? 0) / c);
   const ratioPerRound = first.map(
     (r, index) => (second[index]?.requestsPerSecond ?? 0) / r.requestsPerSecond,
   );
@@ -82,10 +114,12 @@ export async function comparePair(
         {
           rps: summarize(list.map((r) => r.requestsPerSecond)),
           p99: summarize(list.map((r) => r.p99)).median,
+          cpuMicrosPerRequest: summarize(cpuPerRequest[name] ?? []).median,
         },
       ]),
     ),
     ratioPerRound,
     medianRatio: summarize(ratioPerRound).median,
+    cpuRatio: summarize(cpuRatioPerRound).median,
   };
 }
