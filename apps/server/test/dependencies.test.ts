@@ -1,12 +1,13 @@
 // The production server carries the runtime data layer, never the dev
 // platform (embedded PostgreSQL, certificate generation, codegen, test tooling).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findFreePort } from '@keel/platform';
 import { createTestDatabase } from '@keel/platform/testing';
 import { build } from 'esbuild';
 import { describe, expect, test } from 'vitest';
+import { startServiceProcess } from './harness';
 
 const serverDir = join(import.meta.dirname, '..');
 const manifest = JSON.parse(readFileSync(join(serverDir, 'package.json'), 'utf8')) as {
@@ -54,30 +55,13 @@ describe('the production server', () => {
       // A name the build's banner declares, imported again by a module, fails here first.
       execFileSync(process.execPath, ['--check', join(out, 'main.mjs')], { stdio: 'pipe' });
       expect(readdirSync(join(out, 'chunks')).some((f) => /^metrics-.*\.mjs$/.test(f))).toBe(true);
-      const [port, metricsPort] = [await findFreePort(), await findFreePort()];
-      const service = spawn(process.execPath, [join(out, 'main.mjs')], {
-        env: {
-          ...process.env,
-          DATABASE_URL: testDb.urls.app,
-          PORT: String(port),
-          METRICS_PORT: String(metricsPort),
-          WEB_DIST_DIR: 'none',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: 'ignore',
+      const metricsPort = await findFreePort();
+      const service = await startServiceProcess([join(out, 'main.mjs')], {
+        DATABASE_URL: testDb.urls.app,
+        METRICS_PORT: String(metricsPort),
       });
       try {
-        const base = `http://127.0.0.1:${port}`;
-        await expect
-          .poll(
-            () =>
-              fetch(`${base}/healthz`).then(
-                (r) => r.status,
-                () => 0,
-              ),
-            { timeout: 30_000 },
-          )
-          .toBe(200);
+        const base = service.base;
         expect((await fetch(`${base}/trpc/health.check`)).status).toBe(200);
         const redoc = await fetch(`${base}/docs/redoc.standalone.js`);
         expect(redoc.status).toBe(200);
@@ -85,8 +69,7 @@ describe('the production server', () => {
         const scrape = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
         expect(scrape).toMatch(/keel_procedure_duration_seconds_count\{procedure="health.check"/);
       } finally {
-        service.kill('SIGTERM');
-        await new Promise((resolve) => service.once('exit', resolve));
+        await service.stop();
       }
     } finally {
       await testDb.destroy();

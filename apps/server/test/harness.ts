@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createKeelClient, type KeelClient } from '@keel/client';
 import { createDb, type DB } from '@keel/db';
+import { findFreePort } from '@keel/platform';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { type AppDeps, createRequestListener } from '../src/app';
 
 /** The real app on an ephemeral port, and a way to count HTTP requests. */
@@ -64,4 +67,49 @@ export function appDb(url: string, maxConnections = 10): Kysely<DB> {
     connectionTimeoutMs: 1_000,
     preparedStatements: true,
   });
+}
+
+/**
+ * The service as its own process (`node <args>`: the built bundle, or
+ * src/main.ts under tsx) on a free port, with `env` on top of this one's and
+ * no storefront; resolves once /healthz answers. `stop` sends SIGTERM and
+ * waits for the exit (the graceful shutdown); `kill` is for cleanup.
+ */
+export async function startServiceProcess(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ base: string; stop(): Promise<void>; kill(): void }> {
+  const port = await findFreePort();
+  const service = spawn(process.execPath, args, {
+    env: { ...process.env, PORT: String(port), WEB_DIST_DIR: 'none', LOG_LEVEL: 'warn', ...env },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => service.once('exit', () => resolve()));
+  const kill = () => {
+    if (service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
+  };
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await expect
+      .poll(
+        () =>
+          fetch(`${base}/healthz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        { timeout: 30_000 },
+      )
+      .toBe(200);
+  } catch (error) {
+    kill();
+    throw error;
+  }
+  return {
+    base,
+    stop: async () => {
+      service.kill('SIGTERM');
+      await exited;
+    },
+    kill,
+  };
 }

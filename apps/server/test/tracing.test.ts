@@ -1,13 +1,11 @@
 // Tracing (OTEL_EXPORTER_OTLP_ENDPOINT in production; an in-memory exporter
 // here): one server span per HTTP request, one span per procedure call
 // under it, one span per SQL statement under the call that ran it.
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { findFreePort } from '@keel/platform';
 import { createTestDatabase } from '@keel/platform/testing';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import pino from 'pino';
@@ -15,7 +13,7 @@ import { afterAll, beforeEach, expect, test } from 'vitest';
 import { loadConfig } from '../src/config';
 import { createServiceDb } from '../src/database';
 import { startTracing } from '../src/tracing';
-import { startApp } from './harness';
+import { startApp, startServiceProcess } from './harness';
 
 const testDb = await createTestDatabase();
 const exporter = new InMemorySpanExporter();
@@ -111,44 +109,22 @@ test('the service with OTEL_EXPORTER_OTLP_ENDPOINT sends its spans to that colle
     });
   }).listen(0, '127.0.0.1');
   await new Promise((resolve) => collector.once('listening', resolve));
-  const port = await findFreePort();
   const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-  const service = spawn(
-    process.execPath,
+  const service = await startServiceProcess(
     [tsx, join(import.meta.dirname, '..', 'src', 'main.ts')],
     {
-      env: {
-        ...process.env,
-        DATABASE_URL: testDb.urls.app,
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        WEB_DIST_DIR: 'none',
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
-        OTEL_SERVICE_NAME: 'keel-otlp-test',
-      },
-      stdio: 'ignore',
+      DATABASE_URL: testDb.urls.app,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+      OTEL_SERVICE_NAME: 'keel-otlp-test',
     },
   );
-  const exited = new Promise((resolve) => service.once('exit', resolve));
   try {
-    const base = `http://127.0.0.1:${port}`;
-    await expect
-      .poll(
-        () =>
-          fetch(`${base}/healthz`).then(
-            (r) => r.status,
-            () => 0,
-          ),
-        { timeout: 30_000 },
-      )
-      .toBe(200);
     const list = await fetch(
-      `${base}/trpc/products.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 1 } }))}`,
+      `${service.base}/trpc/products.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 1 } }))}`,
     );
     expect(list.status).toBe(200);
     // SIGTERM: the server drains, then sends the spans it still holds.
-    service.kill('SIGTERM');
-    await exited;
+    await service.stop();
     const traces = received
       .filter((r) => r.path === '/v1/traces')
       .map((r) => r.body)
@@ -157,7 +133,7 @@ test('the service with OTEL_EXPORTER_OTLP_ENDPOINT sends its spans to that colle
     expect(traces).toContain('products.list');
     expect(traces).toContain('GET /trpc');
   } finally {
-    if (service.exitCode === null) service.kill('SIGKILL');
+    service.kill();
     await new Promise((resolve) => collector.close(resolve));
   }
 }, 60_000);
