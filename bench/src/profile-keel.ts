@@ -9,7 +9,13 @@ import { prepareBenchDatabase } from './bench-database';
 import { benchEnv } from './env';
 import { runLoad } from './load';
 import { startServer } from './processes';
-import { connections, keelScript, keelServerEnv, sampleCursors } from './scenario-list';
+import {
+  connections,
+  cyclingThrough,
+  keelScript,
+  keelServerEnv,
+  sampleCursors,
+} from './scenario-list';
 
 const bench = await prepareBenchDatabase(console.log);
 const db = createDb({ connectionString: bench.ownerUrl, maxConnections: 2 });
@@ -20,13 +26,7 @@ const server = await startServer('keel', keelScript, keelServerEnv(bench), '/rea
   '--cpu-prof',
   `--cpu-prof-dir=${dir}`,
 ]);
-let i = 0;
-const next = () => {
-  i = (i + 1) % cursors.length;
-  return {
-    path: `/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: { limit: 50, cursor: cursors[i] } } }))}`,
-  };
-};
+const next = cyclingThrough(cursors);
 await runLoad({ url: server.url, connections, seconds: 3, next });
 const result = await runLoad({
   url: server.url,

@@ -29,6 +29,20 @@ export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
 
 export const keelScript = join(repositoryRoot, 'apps', 'server', 'dist', 'main.mjs');
 
+/** Scenario A's request to Keel: a page of 50 after `cursor`, as the client sends it (a batched GET). */
+export function keelListPath(cursor: string): string {
+  return `/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: { limit: 50, cursor } } }))}`;
+}
+
+/** Scenario A's load on Keel: each request the next of `cursors`, in turn. */
+export function cyclingThrough(cursors: string[]): () => { path: string } {
+  let i = 0;
+  return () => {
+    i = (i + 1) % cursors.length;
+    return { path: keelListPath(cursors[i] ?? '') };
+  };
+}
+
 /** A cursor for the newest-first product list, in Keel's own format. */
 export function newestCursor(createdAt: string, id: string): string {
   return encodeCursor(productSorts.newest, [createdAt, id]);
@@ -102,11 +116,11 @@ export async function listThroughput(
     ),
   ];
   const pathFor: Record<string, (cursor: string) => string> = {
-    keel: (cursor) =>
-      `/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { json: { limit: 50, cursor } } }))}`,
+    keel: keelListPath,
     express: (cursor) => `/products?cursor=${cursor}`,
     'node:http': (cursor) => `/products?cursor=${cursor}`,
   };
+  // One cursor sequence shared by the three servers, round after round.
   let i = 0;
   const next = (name: string) => () => {
     i = (i + 1) % cursors.length;

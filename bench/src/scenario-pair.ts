@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { BenchDatabase } from './bench-database';
 import { type Round, runLoad, summarize } from './load';
 import { startServer } from './processes';
-import { connections, keelScript, keelServerEnv } from './scenario-list';
+import { connections, cyclingThrough, keelScript, keelServerEnv } from './scenario-list';
 
 export interface Variant {
   name: string;
@@ -58,14 +58,7 @@ export async function comparePair(
         '/readyz',
       ),
     );
-  let i = 0;
-  const next = () => {
-    i = (i + 1) % cursors.length;
-    const input = { 0: { json: { limit: 50, cursor: cursors[i] } } };
-    return {
-      path: `/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`,
-    };
-  };
+  const next = cyclingThrough(cursors);
   const rounds: Record<string, Round[]> = Object.fromEntries(pair.map((v) => [v.name, []]));
   const cpuPerRequest: Record<string, number[]> = Object.fromEntries(pair.map((v) => [v.name, []]));
   try {
