@@ -24,6 +24,18 @@ import {
   stillServing,
 } from './hostile-input/setup';
 
+/** What the display-name rule accepts: well-formed text, no NUL, control or bidi override, 1–100 characters once trimmed. */
+function acceptedDisplayName(sent: string): boolean {
+  const trimmed = sent.trim();
+  return (
+    !hasNul(sent) &&
+    wellFormed(sent) &&
+    !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(trimmed) &&
+    length(trimmed) >= 1 &&
+    length(trimmed) <= 100
+  );
+}
+
 describeHostileInput('auth');
 
 describe('accepted strings are stored exactly as sent', () => {
@@ -37,12 +49,7 @@ describe('accepted strings are stored exactly as sent', () => {
         const sent = `${lead}${core}${trail}`;
         const trimmed = sent.trim();
         const stored = trimmed.normalize('NFC');
-        const valid =
-          !hasNul(sent) &&
-          wellFormed(sent) &&
-          !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(trimmed) &&
-          length(trimmed) >= 1 &&
-          length(trimmed) <= 100;
+        const valid = acceptedDisplayName(sent);
         const before = await fingerprint();
         const result = await outcomeOf(renamer.users.updateMe.mutate({ displayName: sent }));
         record('users.updateMe', 'ok' in result ? 'OK' : (result.code ?? 'NO_CODE'));
@@ -79,12 +86,7 @@ describe('accepted strings are stored exactly as sent', () => {
         const sent = `${lead}${core}`;
         const trimmed = sent.trim();
         const stored = trimmed.normalize('NFC');
-        const valid =
-          !hasNul(sent) &&
-          wellFormed(sent) &&
-          !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(trimmed) &&
-          length(trimmed) >= 1 &&
-          length(trimmed) <= 100;
+        const valid = acceptedDisplayName(sent);
         const before = await fingerprint();
         const result = await outcomeOf(
           anonymousClient.auth.register.mutate({
