@@ -21,6 +21,8 @@ export interface ForeignKeySpec {
 
 /** What `createStandardTable` adds beyond the standard columns. */
 export interface StandardTableSpec {
+  /** The schema the table lives in; `public` when left out. */
+  schema?: string;
   /** Foreign-key columns, each with a named constraint and a leading index. */
   foreignKeys?: ForeignKeySpec[];
   /** The table's own columns and constraints. */
@@ -47,6 +49,8 @@ export async function createStandardTable(
   name: string,
   spec: StandardTableSpec = {},
 ): Promise<void> {
+  if (spec.schema) db = db.withSchema(spec.schema);
+  const qualified = spec.schema ? `${spec.schema}.${name}` : name;
   let table = db.schema
     .createTable(name)
     .addColumn('id', 'uuid', (c) => c.notNull().defaultTo(sql`uuidv7()`))
@@ -72,7 +76,7 @@ export async function createStandardTable(
     if (fk.indexed !== false) await createForeignKeyIndex(db, name, fk.column);
   }
   // Trigger DDL has no builder in Kysely.
-  await sql`create trigger ${sql.id(`${name}_set_updated_at`)} before update on ${sql.table(name)}
+  await sql`create trigger ${sql.id(`${name}_set_updated_at`)} before update on ${sql.table(qualified)}
     for each row execute function set_updated_at()`.execute(db);
 }
 

@@ -21,6 +21,15 @@ export const columnOverrides: Record<string, { values: readonly string[]; hasDef
     hasDefault: true,
   },
   'users.role': { values: ['customer', 'admin'], hasDefault: true },
+  'payments.status': { values: ['approved', 'declined'], hasDefault: false },
+  'keel_jobs.order_events.type': {
+    values: ['order.placed', 'order.cancelled', 'order.expired', 'order.status_changed'],
+    hasDefault: false,
+  },
+  'keel_jobs.order_events.delivery_status': {
+    values: ['pending', 'delivered', 'failed'],
+    hasDefault: true,
+  },
 };
 
 /**
@@ -45,6 +54,9 @@ export async function generateTypes(
     `--url=${databaseUrl}`,
     `--out-file=${outFile}`,
     '--default-schema=public',
+    // The job queue's tables in keel_jobs are pg-boss's own (its private
+    // API): only Keel's tables get types.
+    '--include-pattern={public.*,keel_jobs.order_events}',
     '--date-parser=string',
     '--numeric-parser=string',
     `--type-mapping=${JSON.stringify(typeMapping)}`,

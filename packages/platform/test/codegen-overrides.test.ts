@@ -11,11 +11,14 @@ afterAll(() => testDb.destroy());
 test.each(Object.entries(columnOverrides))(
   '%s allows exactly the values of its CHECK constraint',
   async (column, { values, hasDefault }) => {
-    const [table, name] = column.split('.');
+    const parts = column.split('.');
+    const [schema, table, name] = parts.length === 3 ? parts : ['public', ...parts];
     const { rows } = await sql<{ definition: string }>`
     select pg_get_constraintdef(c.oid) as definition
     from pg_constraint c join pg_class t on t.oid = c.conrelid
-    where t.relname = ${table} and c.contype = 'c' and c.conname = ${`${table}_${name}_check`}`.execute(
+      join pg_namespace n on n.oid = t.relnamespace
+    where n.nspname = ${schema} and t.relname = ${table} and c.contype = 'c'
+      and c.conname = ${`${table}_${name}_check`}`.execute(
       testDb.db,
     );
     expect(rows).toHaveLength(1);
@@ -23,7 +26,7 @@ test.each(Object.entries(columnOverrides))(
     expect([...allowed].sort()).toEqual([...values].sort());
     const { rows: defaults } = await sql<{ hasDefault: boolean }>`
     select column_default is not null as "hasDefault" from information_schema.columns
-    where table_schema = 'public' and table_name = ${table} and column_name = ${name}`.execute(
+    where table_schema = ${schema} and table_name = ${table} and column_name = ${name}`.execute(
       testDb.db,
     );
     expect(defaults[0]?.hasDefault).toBe(hasDefault);

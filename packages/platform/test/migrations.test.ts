@@ -37,6 +37,8 @@ describe('migration round trip on a fresh database', async () => {
     }
     const first = await describeSchema(owner);
     expect(first.length).toBeGreaterThan(0);
+    const firstJobs = await describeSchema(owner, 'keel_jobs');
+    expect(firstJobs.length).toBeGreaterThan(0);
 
     for (const name of [...names].reverse()) {
       const { error, results } = await migrator.migrateDown();
@@ -44,10 +46,12 @@ describe('migration round trip on a fresh database', async () => {
       expect(results?.map((r) => `${r.direction} ${r.migrationName}`)).toEqual([`Down ${name}`]);
     }
     expect(await describeSchema(owner)).toEqual([]);
+    expect(await describeSchema(owner, 'keel_jobs')).toEqual([]);
 
     const { error } = await migrator.migrateToLatest();
     expect(error).toBeUndefined();
     expect(await describeSchema(owner)).toEqual(first);
+    expect(await describeSchema(owner, 'keel_jobs')).toEqual(firstJobs);
   });
 });
 

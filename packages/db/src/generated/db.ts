@@ -9,7 +9,36 @@ export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
   ? ColumnType<S, I | undefined, U>
   : ColumnType<T, T | undefined, T>;
 
+export type Json = JsonValue;
+
+export type JsonArray = JsonValue[];
+
+export type JsonObject = {
+  [x: string]: JsonValue | undefined;
+};
+
+export type JsonPrimitive = boolean | number | string | null;
+
+export type JsonValue = JsonArray | JsonObject | JsonPrimitive;
+
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface KeelJobsOrderEvents {
+  attempt_count: Generated<number>;
+  created_at: Generated<Timestamp>;
+  data: Json;
+  deleted_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  delivery_status: Generated<"pending" | "delivered" | "failed">;
+  id: Generated<string>;
+  last_error: string | null;
+  next_attempt_at: Generated<Timestamp>;
+  occurred_at: Generated<Timestamp>;
+  order_id: string;
+  position: Generated<number>;
+  type: "order.placed" | "order.cancelled" | "order.expired" | "order.status_changed";
+  updated_at: Generated<Timestamp>;
+}
 
 export interface OrderItems {
   created_at: Generated<Timestamp>;
@@ -34,6 +63,21 @@ export interface Orders {
   total_cents: number;
   updated_at: Generated<Timestamp>;
   user_id: string;
+}
+
+export interface Payments {
+  amount_cents: number;
+  card_last4: string | null;
+  created_at: Generated<Timestamp>;
+  currency: string;
+  decline_reason: string | null;
+  deleted_at: Timestamp | null;
+  id: Generated<string>;
+  order_id: string;
+  provider: string;
+  provider_reference: string | null;
+  status: "approved" | "declined";
+  updated_at: Generated<Timestamp>;
 }
 
 export interface Products {
@@ -74,8 +118,10 @@ export interface Users {
 }
 
 export interface DB {
+  "keel_jobs.order_events": KeelJobsOrderEvents;
   order_items: OrderItems;
   orders: Orders;
+  payments: Payments;
   products: Products;
   sessions: Sessions;
   users: Users;

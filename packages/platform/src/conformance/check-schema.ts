@@ -99,6 +99,14 @@ function looksPlural(name: string): boolean {
 export async function checkSchemaConformance(
   db: Kysely<unknown>,
   schema = 'public',
+  options: {
+    /**
+     * Only these tables of `schema`: in `keel_jobs`, Keel's own outbox is
+     * checked while the job queue's tables (pg-boss's, with its own
+     * conventions) are not.
+     */
+    only?: readonly string[];
+  } = {},
 ): Promise<Violation[]> {
   // Catalog introspection: pg_catalog is not part of the generated types.
   const tables = (
@@ -161,6 +169,7 @@ export async function checkSchemaConformance(
 
   for (const table of tables) {
     if (schema === migrationTableSchema) continue;
+    if (options.only && !options.only.includes(table)) continue;
     const own = columns.filter((c) => c.table === table);
     const ownConstraints = constraints.filter((k) => k.table === table);
     const ownIndexes = indexes.filter((i) => i.table === table);
