@@ -6,6 +6,7 @@ import {
   createBulkhead,
   createInnerContext,
   createLoginThrottle,
+  type PaymentProvider,
 } from '@keel/api';
 import type { DB } from '@keel/db';
 import type { TRPCError } from '@trpc/server';
@@ -52,6 +53,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Where spans go (OTEL_EXPORTER_OTLP_ENDPOINT); absent, nothing is traced. */
   tracing?: Tracing;
+  /** Where `orders.pay` charges cards; the test provider when absent. */
+  payments?: PaymentProvider;
 }
 
 function contextFactory(deps: AppDeps) {
@@ -75,6 +78,7 @@ function contextFactory(deps: AppDeps) {
       searches,
       ...(deps.settings ? { settings: deps.settings } : {}),
       ...(aroundCall ? { aroundCall } : {}),
+      ...(deps.payments ? { payments: deps.payments } : {}),
     });
 }
 

@@ -108,6 +108,12 @@ const schema = z.object({
     }),
   /** Open (pending) orders one customer may hold; more → TOO_MANY_REQUESTS. */
   MAX_PENDING_ORDERS: z.coerce.number().int().min(1).default(5),
+  /**
+   * Where `orders.pay` charges cards. Only `test` is built in (test card
+   * numbers approve or decline, nothing is charged); a real provider is one
+   * implementation of the PaymentProvider interface (docs/operations.md).
+   */
+  PAYMENT_PROVIDER: z.enum(['test']).default('test'),
   /** The storefront build to serve; default apps/web/dist beside this server; `none` serves none. */
   WEB_DIST_DIR: z.string().min(1).optional(),
   /** Prometheus metrics on a listener of their own at this port; unset, there are none. */

@@ -2,6 +2,7 @@
 import '@keel/runtime/require-node';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { createTestPaymentProvider, type PaymentProvider } from '@keel/api';
 import { createRequestListener } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
@@ -72,6 +73,9 @@ const metricsServer =
         },
       )
     : undefined;
+const paymentProviders: Record<typeof config.PAYMENT_PROVIDER, () => PaymentProvider> = {
+  test: createTestPaymentProvider,
+};
 const listener = createRequestListener({
   db,
   logger,
@@ -89,6 +93,7 @@ const listener = createRequestListener({
     maxSearchesPerRequest: config.MAX_SEARCHES_PER_REQUEST,
   },
   trustProxy: config.TRUST_PROXY,
+  payments: paymentProviders[config.PAYMENT_PROVIDER](),
   // src/main.ts and dist/main.mjs both sit two levels below apps/.
   ...(config.WEB_DIST_DIR === 'none'
     ? {}

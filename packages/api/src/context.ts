@@ -3,6 +3,8 @@ import type { Kysely } from 'kysely';
 import { addressKey } from './address-key';
 import { type Bulkhead, unlimited } from './bulkhead';
 import { type LoginThrottle, noLoginThrottle } from './login-throttle';
+import type { PaymentProvider } from './payments/payment-provider';
+import { createTestPaymentProvider } from './payments/test-provider';
 
 /** Settings procedures need; the server fills them from its config. */
 export interface ApiSettings {
@@ -56,6 +58,8 @@ export interface Context {
   spent: { searches: number };
   /** Wraps every procedure call, when the server measures or traces them; see `CallWrapper`. */
   aroundCall: CallWrapper | undefined;
+  /** Where `orders.pay` charges cards (`PAYMENT_PROVIDER`). */
+  payments: PaymentProvider;
 }
 
 /**
@@ -69,6 +73,8 @@ export type CallWrapper = <R>(
   run: () => Promise<R>,
   outcome: (result: R) => string,
 ) => Promise<R>;
+
+const testPayments = createTestPaymentProvider();
 
 /**
  * The pure inner context: everything a procedure needs, nothing from HTTP.
@@ -89,6 +95,7 @@ export function createInnerContext(deps: {
   allowRead?: (address: string, cost?: number) => boolean;
   searches?: Bulkhead;
   aroundCall?: CallWrapper;
+  payments?: PaymentProvider;
 }): Context {
   return {
     db: deps.db,
@@ -102,6 +109,7 @@ export function createInnerContext(deps: {
     searches: deps.searches ?? unlimited,
     spent: { searches: 0 },
     aroundCall: deps.aroundCall,
+    payments: deps.payments ?? testPayments,
   };
 }
 

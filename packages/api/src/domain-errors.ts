@@ -2,16 +2,36 @@
 // TRPCError; `toTRPCError` (errors.ts) maps each kind to one API code, and
 // the error formatter (trpc.ts) sends a machine-readable detail beside it.
 
+import type { DeclineReason } from './payments/payment-provider';
+import type { SameType } from './same-type';
+
 /**
  * What a frontend can act on without parsing the message:
  * - `TOKEN_REJECTED`: the request carried a bearer token the server no longer
  *   accepts (expired, revoked, unknown, or its account is gone). A frontend
  *   drops the token; it is never sent for a wrong password at login.
  * - `OUT_OF_STOCK`: an order line asks for more than is left; names the product.
+ * - `PAYMENT_DECLINED`: the payment provider refused the card; says why.
  */
 export type ErrorDetail =
   | { reason: 'TOKEN_REJECTED' }
-  | { reason: 'OUT_OF_STOCK'; productId: string; available: number };
+  | { reason: 'OUT_OF_STOCK'; productId: string; available: number }
+  | {
+      reason: 'PAYMENT_DECLINED';
+      // Written out (not DeclineReason) so the client's inlined types carry it.
+      declineReason:
+        | 'card_declined'
+        | 'insufficient_funds'
+        | 'expired_card'
+        | 'incorrect_cvc'
+        | 'card_not_supported';
+    };
+
+const declineReasonsMatch: SameType<
+  DeclineReason,
+  Extract<ErrorDetail, { reason: 'PAYMENT_DECLINED' }>['declineReason']
+> = true;
+void declineReasonsMatch;
 
 /** The API code each kind of domain error becomes. */
 export type DomainErrorCode =
@@ -19,6 +39,7 @@ export type DomainErrorCode =
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'PAYMENT_REQUIRED'
   | 'TOO_MANY_REQUESTS';
 
 /** A refusal the domain decided on: never a bug, never a 500. */
@@ -65,6 +86,17 @@ export class InvalidRequest extends DomainError {
 export class TooManyRequests extends DomainError {
   readonly code = 'TOO_MANY_REQUESTS';
   override name = 'TooManyRequests';
+}
+
+/** The payment provider refused the card; nothing was charged and the order stays unpaid. */
+export class PaymentDeclined extends DomainError {
+  readonly code = 'PAYMENT_REQUIRED';
+  override name = 'PaymentDeclined';
+  override readonly detail: ErrorDetail;
+  constructor(declineReason: DeclineReason) {
+    super(`the payment was declined (${declineReason.replaceAll('_', ' ')}); try another card`);
+    this.detail = { reason: 'PAYMENT_DECLINED', declineReason };
+  }
 }
 
 /** A bearer token the server no longer accepts. */

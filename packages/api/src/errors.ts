@@ -32,6 +32,7 @@ const constraintMessages: Record<string, string> = {
   order_items_order_id_product_id_key: 'a product may appear only once per order',
   order_items_product_id_fkey: 'the product does not exist',
   orders_user_id_fkey: 'the user does not exist',
+  payments_order_id_approved_key: 'the order is already paid',
   sessions_token_hash_key: 'session token collision; retry',
 };
 

@@ -16,6 +16,7 @@ export {
   InvalidRequest,
   NotFound,
   OutOfStock,
+  PaymentDeclined,
   TokenRejected,
   TooManyRequests,
 } from './domain-errors';
@@ -27,6 +28,14 @@ export {
   noLoginThrottle,
 } from './login-throttle';
 export { decodeCursor, encodeCursor, type KeysetSort } from './pagination';
+export type {
+  Card,
+  ChargeRequest,
+  ChargeResult,
+  DeclineReason,
+  PaymentProvider,
+} from './payments/payment-provider';
+export { createTestPaymentProvider, testCards } from './payments/test-provider';
 export type { Order, OrderItem } from './queries/orders';
 export { type Product, productSorts } from './queries/products';
 export type { PublicUser } from './queries/users';

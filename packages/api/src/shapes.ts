@@ -149,3 +149,38 @@ export function text(min: number, max: number) {
     .refine((value) => !value.includes('\u0000'), { error: 'must not contain NUL characters' })
     .refine(isWellFormed, wellFormed);
 }
+
+/** Luhn's checksum, which every card number carries in its last digit. */
+function passesLuhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i += 1) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * A card as typed: spaces and dashes in the number are dropped, then it must
+ * be 12–19 digits with a valid check digit. The number is passed to the
+ * payment provider and never stored; only its last four digits are.
+ */
+export const card = z.object({
+  number: z
+    .string()
+    .max(40)
+    .transform((value) => value.replace(/[\s-]/g, ''))
+    .pipe(
+      z
+        .string()
+        .regex(/^[0-9]{12,19}$/, { error: 'must be 12–19 digits' })
+        .refine(passesLuhn, { error: 'is not a valid card number (check digit)' }),
+    ),
+  expiryMonth: z.number().int().min(1).max(12),
+  expiryYear: z.number().int().min(2000).max(2100),
+  cvc: z.string().regex(/^[0-9]{3,4}$/, { error: 'must be 3 or 4 digits' }),
+});

@@ -18,9 +18,7 @@ test.each(Object.entries(columnOverrides))(
     from pg_constraint c join pg_class t on t.oid = c.conrelid
       join pg_namespace n on n.oid = t.relnamespace
     where n.nspname = ${schema} and t.relname = ${table} and c.contype = 'c'
-      and c.conname = ${`${table}_${name}_check`}`.execute(
-      testDb.db,
-    );
+      and c.conname = ${`${table}_${name}_check`}`.execute(testDb.db);
     expect(rows).toHaveLength(1);
     const allowed = [...(rows[0]?.definition ?? '').matchAll(/'([^']+)'::text/g)].map((m) => m[1]);
     expect([...allowed].sort()).toEqual([...values].sort());

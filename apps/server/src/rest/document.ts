@@ -24,6 +24,8 @@ const errorWhen: Record<ErrorCode, string> = {
   TIMEOUT: 'The database statement or lock timed out; retry later.',
   CONFLICT:
     'A duplicate (email), not enough stock (detail `OUT_OF_STOCK`), an idempotency key reused with other items, or concurrent writes that kept failing.',
+  PAYMENT_REQUIRED:
+    'The payment provider declined the card (detail `PAYMENT_DECLINED` says why); the order stays unpaid.',
   PAYLOAD_TOO_LARGE: 'A body over the server’s body limit (100 KiB by default).',
   TOO_MANY_REQUESTS:
     'A limit that protects the shop: reads or sign-in attempts per address, failed sign-ins per account, searches at once, unpaid orders per customer.',
@@ -53,6 +55,11 @@ const errorExample: Record<ErrorCode, unknown> = {
       productId: '01936f3e-8c2a-7d41-9b6e-2f4a5c6d7e80',
       available: 1,
     },
+  },
+  PAYMENT_REQUIRED: {
+    code: 'PAYMENT_REQUIRED',
+    message: 'the payment was declined (insufficient funds); try another card',
+    detail: { reason: 'PAYMENT_DECLINED', declineReason: 'insufficient_funds' },
   },
   PAYLOAD_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'the body is larger than 102400 bytes' },
   TOO_MANY_REQUESTS: {

@@ -261,4 +261,25 @@ export const restOperations: readonly RestOperation[] = [
     errors: ['UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT'],
     example: { response: { ...order, status: 'cancelled' } },
   },
+  {
+    operationId: 'payOrder',
+    method: 'post',
+    path: '/api/orders/{id}/pay',
+    procedure: 'orders.pay',
+    tag: 'orders',
+    summary: 'Pay an order',
+    description:
+      'Pays one of your `pending` orders by card: it becomes `paid`. A declined card is `PAYMENT_REQUIRED` with the detail `PAYMENT_DECLINED` (the order stays unpaid); an order already paid is `CONFLICT`; an expired or cancelled one is `BAD_REQUEST`. With the built-in test provider, 4242 4242 4242 4242 approves and 4000 0000 0000 0002 declines (docs/operations.md lists them all).',
+    auth: 'required',
+    status: 200,
+    output: orderSchema,
+    errors: ['BAD_REQUEST', 'UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT', 'PAYMENT_REQUIRED'],
+    fields: { card: 'the number is sent to the payment provider and never stored' },
+    example: {
+      body: {
+        card: { number: '4242 4242 4242 4242', expiryMonth: 12, expiryYear: 2030, cvc: '123' },
+      },
+      response: { ...order, status: 'paid' },
+    },
+  },
 ];

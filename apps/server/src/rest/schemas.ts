@@ -95,6 +95,7 @@ export const errorCodes = [
   'NOT_FOUND',
   'TIMEOUT',
   'CONFLICT',
+  'PAYMENT_REQUIRED',
   'PAYLOAD_TOO_LARGE',
   'TOO_MANY_REQUESTS',
   'INTERNAL_SERVER_ERROR',
@@ -105,6 +106,16 @@ export type ErrorCode = (typeof errorCodes)[number];
 const detailSchema = z.discriminatedUnion('reason', [
   z.strictObject({ reason: z.literal('TOKEN_REJECTED') }),
   z.strictObject({ reason: z.literal('OUT_OF_STOCK'), productId: z.uuid(), available: z.int() }),
+  z.strictObject({
+    reason: z.literal('PAYMENT_DECLINED'),
+    declineReason: z.enum([
+      'card_declined',
+      'insufficient_funds',
+      'expired_card',
+      'incorrect_cvc',
+      'card_not_supported',
+    ]),
+  }),
 ]);
 
 export const errorSchema = z

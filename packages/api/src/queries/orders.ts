@@ -310,9 +310,9 @@ function replayOf(existing: Order, lines: OrderLine[]): { order: Order; replayed
 }
 
 /**
- * Moves an order to `to` if the move is allowed; cancelling puts the items
- * back into stock in the same transaction. Rows are locked order first, then
- * products in id order, as `placeOrder` does.
+ * Moves an order to `to` if the move is allowed; cancelling goes through
+ * `cancelAndRestock`, the one way an order is cancelled. Rows are locked
+ * order first, then products in id order, as `placeOrder` does.
  */
 export async function changeOrderStatus(
   db: Kysely<DB>,
@@ -335,35 +335,47 @@ export async function changeOrderStatus(
       if (!allowedMoves[from]?.includes(to)) {
         throw new InvalidRequest(`an order cannot move from ${from} to ${to}`);
       }
-      if (to === 'cancelled') {
-        const lines = await trx
-          .selectFrom('order_items')
-          .select(['product_id', 'quantity'])
-          .where('order_id', '=', id)
-          .where('deleted_at', 'is', null)
-          .orderBy('product_id')
-          .execute();
-        await trx
-          .selectFrom('products')
-          .select('id')
-          .where(
-            'id',
-            'in',
-            lines.map((l) => l.product_id),
-          )
-          .orderBy('id')
-          .forUpdate()
-          .execute();
-        await sql`
-          update products set stock_quantity = products.stock_quantity + r.quantity
-          from unnest(${lines.map((l) => l.product_id)}::uuid[], ${lines.map((l) => l.quantity)}::integer[])
-            as r(id, quantity)
-          where products.id = r.id`.execute(trx);
-      }
-      await trx.updateTable('orders').set({ status: to }).where('id', '=', id).execute();
+      if (to === 'cancelled') await cancelAndRestock(trx, id);
+      else await trx.updateTable('orders').set({ status: to }).where('id', '=', id).execute();
       const updated = await findOrder(trx, id, scope);
       if (!updated) throw new Error('unreachable: the order was just updated');
       return updated;
     }),
   );
+}
+
+/**
+ * Cancels an order and puts its items back into stock, in the caller's
+ * transaction, which has locked the order's row and checked that it may be
+ * cancelled. The one implementation behind `orders.cancel`, an admin's
+ * cancellation and the expiry of unpaid orders (`expireOverdueOrders`), so
+ * stock comes back the same way, exactly once: the order's row lock makes
+ * every other path wait and then find it cancelled.
+ */
+export async function cancelAndRestock(trx: Transaction<DB>, orderId: string): Promise<void> {
+  const lines = await trx
+    .selectFrom('order_items')
+    .select(['product_id', 'quantity'])
+    .where('order_id', '=', orderId)
+    .where('deleted_at', 'is', null)
+    .orderBy('product_id')
+    .execute();
+  await trx
+    .selectFrom('products')
+    .select('id')
+    .where(
+      'id',
+      'in',
+      lines.map((l) => l.product_id),
+    )
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  // unnest pairs each product with its quantity in one statement.
+  await sql`
+    update products set stock_quantity = products.stock_quantity + r.quantity
+    from unnest(${lines.map((l) => l.product_id)}::uuid[], ${lines.map((l) => l.quantity)}::integer[])
+      as r(id, quantity)
+    where products.id = r.id`.execute(trx);
+  await trx.updateTable('orders').set({ status: 'cancelled' }).where('id', '=', orderId).execute();
 }

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { pageInput } from '../pagination';
+import { payOrder } from '../queries/order-payment';
 import {
   changeOrderStatus,
   findOrder,
@@ -9,7 +10,7 @@ import {
   orderStatuses,
   placeOrder,
 } from '../queries/orders';
-import { id } from '../shapes';
+import { card, id } from '../shapes';
 import { adminProcedure, router, userProcedure } from '../trpc';
 
 const status = z.enum(orderStatuses);
@@ -73,6 +74,17 @@ export const ordersRouter = router({
     if (!order) throw new TRPCError({ code: 'NOT_FOUND', message: 'order not found' });
     return order;
   }),
+
+  /**
+   * Pays one of the caller's unpaid orders by card: `pending` → `paid`, or a
+   * PAYMENT_REQUIRED error saying why the card was declined. Unpaid orders
+   * are cancelled after PENDING_ORDER_TTL_SECONDS (the worker's expiry job).
+   */
+  pay: userProcedure
+    .input(z.object({ id, card }))
+    .mutation(({ ctx, input }) =>
+      payOrder(ctx.db, ctx.payments, scopeOf(ctx.user), input.id, input.card),
+    ),
 
   cancel: userProcedure
     .input(z.object({ id }))

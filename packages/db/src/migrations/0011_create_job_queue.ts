@@ -43,12 +43,16 @@ const queues = {
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql.raw(queueConstruction).execute(db);
   for (const [name, options] of Object.entries(queues)) {
-    await sql`select keel_jobs.create_queue(${name}, ${JSON.stringify(options)}::jsonb)`.execute(db);
+    await sql`select keel_jobs.create_queue(${name}, ${JSON.stringify(options)}::jsonb)`.execute(
+      db,
+    );
   }
   // What the worker (as the service's role) needs: rows, sequences and
   // pg-boss's functions; no DDL.
   const app = sql.id(roleNames.app);
-  await sql`grant select, insert, update, delete on all tables in schema keel_jobs to ${app}`.execute(db);
+  await sql`grant select, insert, update, delete on all tables in schema keel_jobs to ${app}`.execute(
+    db,
+  );
   await sql`grant usage, select on all sequences in schema keel_jobs to ${app}`.execute(db);
   await sql`grant execute on all functions in schema keel_jobs to ${app}`.execute(db);
 }

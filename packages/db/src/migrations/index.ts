@@ -7,7 +7,7 @@ import * as m0005 from './0005_create_products';
 import * as m0006 from './0006_create_orders';
 import * as m0007 from './0007_create_order_items';
 import * as m0008 from './0008_alter_set_updated_at_to_advance_strictly';
-import * as m0009 from './0009_create_payments';
+import * as m0009 from './0009_add_payments_and_order_expiry';
 import * as m0010 from './0010_create_order_events';
 import * as m0011 from './0011_create_job_queue';
 
@@ -25,7 +25,7 @@ export const migrations: Record<string, Migration> = {
   '0006_create_orders': m0006,
   '0007_create_order_items': m0007,
   '0008_alter_set_updated_at_to_advance_strictly': m0008,
-  '0009_create_payments': m0009,
+  '0009_add_payments_and_order_expiry': m0009,
   '0010_create_order_events': m0010,
   '0011_create_job_queue': m0011,
 };

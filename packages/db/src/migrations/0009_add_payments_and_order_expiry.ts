@@ -3,8 +3,9 @@ import { createStandardTable, dropStandardTable } from '../migration-helpers';
 
 const maxSafeInteger = sql.lit(Number.MAX_SAFE_INTEGER);
 
-// Every attempt to pay an order, approved or declined: the provider's answer
-// is a financial record, kept even when the order is not paid.
+// Paying orders and expiring the unpaid ones. `payments` keeps every attempt
+// to pay an order, approved or declined: the provider's answer is a
+// financial record, kept even when the order is not paid.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await createStandardTable(db, 'payments', {
     // ON DELETE RESTRICT: payments are financial records; an order that was
@@ -44,8 +45,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .where(sql.ref('status'), '=', 'approved')
     .where(sql.ref('deleted_at'), 'is', null)
     .execute();
+  // The expiry sweep: unpaid orders, oldest first.
+  await db.schema
+    .createIndex('orders_placed_at_pending_idx')
+    .on('orders')
+    .column('placed_at')
+    .where(sql.ref('status'), '=', 'pending')
+    .where(sql.ref('deleted_at'), 'is', null)
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropIndex('orders_placed_at_pending_idx').execute();
   await dropStandardTable(db, 'payments');
 }
