@@ -3,6 +3,7 @@ import { healthRouter } from './routers/health';
 import { ordersRouter } from './routers/orders';
 import { productsRouter } from './routers/products';
 import { usersRouter } from './routers/users';
+import { webhooksRouter } from './routers/webhooks';
 import { router } from './trpc';
 
 /** Every router of the API, merged. The server mounts it; the client imports its type. */
@@ -12,6 +13,7 @@ export const appRouter = router({
   orders: ordersRouter,
   products: productsRouter,
   users: usersRouter,
+  webhooks: webhooksRouter,
 });
 
 /** The API's type: all the client needs to know. */

@@ -1,0 +1,193 @@
+// Order events reach the webhook: signed, in order, retried with back-off,
+// timed out, given up on and re-queued by an admin, and shared between two
+// workers. Real PostgreSQL, real pg-boss, a real HTTP receiver on loopback.
+import { randomUUID } from 'node:crypto';
+import { createCaller, createInnerContext } from '@keel/api';
+import { createDbAndPool } from '@keel/db';
+import { createTestDatabase, createUser, makeProduct } from '@keel/platform/testing';
+import pino from 'pino';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import { createWebhookSender } from '../src/webhook';
+import { type RunningWorker, startWorker } from '../src/worker';
+import { type Receiver, startReceiver, webhookSecret } from './receiver';
+
+const testDb = await createTestDatabase();
+const { db } = testDb;
+afterAll(() => testDb.destroy());
+
+const customer = await createUser(db, { label: 'events' });
+const admin = await createUser(db, { label: 'events-admin', role: 'admin' });
+const settings = { maxPendingOrders: 100_000 };
+const asCustomer = createCaller(createInnerContext({ db, token: customer.token, settings }));
+const asAdmin = createCaller(createInnerContext({ db, token: admin.token, settings }));
+const product = await makeProduct(db, { stockQuantity: 100_000 });
+
+const running: { worker: RunningWorker; close: () => Promise<void> }[] = [];
+const receivers: Receiver[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    await r.worker.stop(5_000);
+    await r.close();
+  }
+  for (const r of receivers.splice(0)) await r.close();
+});
+
+async function receiver(...args: Parameters<typeof startReceiver>) {
+  const r = await startReceiver(...args);
+  receivers.push(r);
+  return r;
+}
+
+async function worker(url: string, options: { timeoutMs?: number; maxAttempts?: number } = {}) {
+  const { db: workerDb, pool } = createDbAndPool({
+    connectionString: testDb.urls.app,
+    maxConnections: 6,
+  });
+  const started = await startWorker({
+    db: workerDb,
+    pool,
+    databaseUrl: testDb.urls.app,
+    logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+    concurrency: 4,
+    pendingOrderTtlSeconds: 3600,
+    sweepMs: 500,
+    webhook: {
+      send: createWebhookSender({
+        url,
+        secret: webhookSecret,
+        timeoutMs: options.timeoutMs ?? 5_000,
+      }),
+      maxAttempts: options.maxAttempts ?? 8,
+      retryBaseMs: 100,
+      retryMaxMs: 400,
+    },
+  });
+  running.push({ worker: started, close: () => workerDb.destroy() });
+  return started;
+}
+
+function place() {
+  return asCustomer.orders.place({
+    idempotencyKey: randomUUID(),
+    items: [{ productId: product.id, quantity: 1 }],
+  });
+}
+
+describe('delivery', () => {
+  test('a placed order reaches the webhook as order.placed, signed per Standard Webhooks, with the order', async () => {
+    const r = await receiver();
+    await worker(r.url);
+    const order = await place();
+    await r.waitFor((x) => x.accepted().some((e) => e.data.order.id === order.id));
+    const event = r.accepted().find((e) => e.data.order.id === order.id);
+    expect(event?.type).toBe('order.placed');
+    expect(event?.verified).toBe(true);
+    expect(event?.headers['webhook-id']).toBe(event?.id);
+    expect(event?.headers['content-type']).toBe('application/json');
+    expect(event?.data.order).toMatchObject({ id: order.id, status: 'pending', totalCents: 500 });
+    // The receiver answers before the worker commits: give the commit a moment.
+    await expect
+      .poll(() =>
+        db
+          .selectFrom('keel_jobs.order_events')
+          .select(['delivery_status', 'attempt_count'])
+          .where('id', '=', event?.id ?? '')
+          .executeTakeFirstOrThrow(),
+      )
+      .toEqual({ delivery_status: 'delivered', attempt_count: 1 });
+  });
+
+  test('the events of one order arrive in the order they happened', async () => {
+    const r = await receiver();
+    await worker(r.url);
+    const order = await place();
+    await asCustomer.orders.pay({
+      id: order.id,
+      card: { number: '4242424242424242', expiryMonth: 1, expiryYear: 2099, cvc: '123' },
+    });
+    await asAdmin.orders.updateStatus({ id: order.id, status: 'shipped' });
+    await asAdmin.orders.updateStatus({ id: order.id, status: 'delivered' });
+    await r.waitFor((x) => x.accepted().filter((e) => e.data.order.id === order.id).length === 4);
+    const mine = r.accepted().filter((e) => e.data.order.id === order.id);
+    expect(mine.map((e) => `${e.type}:${e.data.order.status}`)).toEqual([
+      'order.placed:pending',
+      'order.status_changed:paid',
+      'order.status_changed:shipped',
+      'order.status_changed:delivered',
+    ]);
+  });
+
+  test('a receiver that answers 500 three times, then 200: the event arrives on the fourth try, with the same id each time', async () => {
+    const r = await receiver((_request, attempt) => (attempt <= 3 ? 500 : 200));
+    await worker(r.url);
+    const order = await place();
+    await r.waitFor((x) => x.accepted().some((e) => e.data.order.id === order.id));
+    const tries = r.requests.filter((e) => e.data.order.id === order.id);
+    expect(tries).toHaveLength(4);
+    expect(new Set(tries.map((t) => t.headers['webhook-id'])).size).toBe(1);
+    // Backed off: each wait is at least half the exponential step (base 100 ms, doubling).
+    const gaps = tries.slice(1).map((t, i) => t.at - (tries[i]?.at ?? 0));
+    expect(gaps[0]).toBeGreaterThanOrEqual(50);
+    expect(gaps[1]).toBeGreaterThanOrEqual(100);
+    expect(gaps[2]).toBeGreaterThanOrEqual(200);
+  });
+
+  test('a receiver that hangs: the try times out and the event is sent again', async () => {
+    const r = await receiver((_request, attempt) => (attempt === 1 ? 'hang' : 200));
+    await worker(r.url, { timeoutMs: 300 });
+    const order = await place();
+    await r.waitFor((x) => x.accepted().some((e) => e.data.order.id === order.id));
+    const tries = r.requests.filter((e) => e.data.order.id === order.id);
+    expect(tries).toHaveLength(2);
+    await expect
+      .poll(() =>
+        db
+          .selectFrom('keel_jobs.order_events')
+          .select(['delivery_status', 'attempt_count'])
+          .where('order_id', '=', order.id)
+          .executeTakeFirstOrThrow(),
+      )
+      .toEqual({ delivery_status: 'delivered', attempt_count: 2 });
+  });
+
+  test("an event given up on does not hold back its order's later events; an admin lists it and re-queues it", async () => {
+    let refusePlaced = true;
+    const r = await receiver((request) =>
+      refusePlaced && request.type === 'order.placed' ? 500 : 200,
+    );
+    await worker(r.url, { maxAttempts: 2 });
+    const order = await place();
+    await asCustomer.orders.cancel({ id: order.id });
+    await r.waitFor((x) =>
+      x.accepted().some((e) => e.data.order.id === order.id && e.type === 'order.cancelled'),
+    );
+    const failed = await asAdmin.webhooks.failedDeliveries({ limit: 50 });
+    const entry = failed.items.find((f) => f.orderId === order.id);
+    expect(entry).toMatchObject({ type: 'order.placed', attemptCount: 2 });
+    expect(entry?.lastError).toContain('HTTP 500');
+
+    refusePlaced = false;
+    await asAdmin.webhooks.retryDelivery({ id: entry?.id ?? '' });
+    await r.waitFor((x) =>
+      x.accepted().some((e) => e.data.order.id === order.id && e.type === 'order.placed'),
+    );
+    expect(
+      (await asAdmin.webhooks.failedDeliveries({ limit: 50 })).items.map((f) => f.id),
+    ).not.toContain(entry?.id);
+  });
+});
+
+test('two workers share the events: each is delivered once', async () => {
+  const r = await receiver();
+  await worker(r.url);
+  await worker(r.url);
+  const orders = [];
+  for (let i = 0; i < 40; i += 1) orders.push(await place());
+  const ids = new Set(orders.map((o) => o.id));
+  await r.waitFor((x) => x.accepted().filter((e) => ids.has(e.data.order.id)).length >= 40);
+  // Give a duplicate time to show up.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const mine = r.requests.filter((e) => ids.has(e.data.order.id));
+  expect(mine).toHaveLength(40);
+  expect(new Set(mine.map((e) => e.id)).size).toBe(40);
+});
