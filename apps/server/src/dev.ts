@@ -1,10 +1,11 @@
 // `pnpm dev`: the embedded database (unless DATABASE_URL is set), migrations,
-// development seed data when the database is empty, then the server under
-// `tsx watch`, which restarts it on code changes while the database stays up.
-// With `--production` (`pnpm start:local`), the same database with the
-// production build instead: `node dist/main.mjs`, NODE_ENV=production, the
-// storefront build served from the same origin. Ctrl-C stops the server
-// first, then the database (`pg_ctl stop -m fast`).
+// development seed data when the database is empty, then the server and the
+// worker (apps/worker) under `tsx watch`, which restarts each on code changes
+// while the database stays up. With `--production` (`pnpm start:local`), the
+// same database with the production builds instead (`node dist/main.mjs` of
+// each), NODE_ENV=production, the storefront build served from the same
+// origin. Ctrl-C stops the server and the worker first (the worker finishes
+// the job in hand), then the database (`pg_ctl stop -m fast`).
 import '@keel/runtime/require-node';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -25,17 +26,20 @@ const target = await openLocalDatabase({
   ...localDatabaseOptionsFromEnv('own', env),
   onLog: () => {},
 });
-let child: ChildProcess | undefined;
+const children: ChildProcess[] = [];
 let stopping = false;
 
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await Promise.all(
+      children.map((child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return undefined;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        return exited;
+      }),
+    );
     const how = await target.release();
     if (target.embedded) console.log(`embedded PostgreSQL stopped (${how})`);
   }
@@ -89,6 +93,9 @@ if (target.embedded) {
 }
 console.log(`Keel API: http://${host}:${port}/trpc  health: http://${host}:${port}/healthz`);
 console.log(
+  `worker: unpaid orders expire after ${env.PENDING_ORDER_TTL_SECONDS ?? '1800'} s; order events ${env.ORDER_WEBHOOK_URL ? `go to ${env.ORDER_WEBHOOK_URL}` : 'wait in the outbox (ORDER_WEBHOOK_URL is not set)'}`,
+);
+console.log(
   production
     ? `storefront: http://${host}:${port}/  (the production build, served by the API)`
     : `storefront: http://127.0.0.1:${env.WEB_PORT ?? '5173'}  (Vite, /trpc proxied to the API)`,
@@ -97,28 +104,34 @@ console.log('demo accounts:');
 for (const a of developmentAccounts)
   console.log(`  ${a.role.padEnd(8)} ${a.email} / ${a.password}`);
 
-const serverDir = join(import.meta.dirname, '..');
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
-child = spawn(
-  process.execPath,
-  production
-    ? [join(serverDir, 'dist', 'main.mjs')]
-    : [tsxCli, 'watch', '--clear-screen=false', join(import.meta.dirname, 'main.ts')],
-  {
-    stdio: 'inherit',
-    env: {
-      ...env,
-      DATABASE_URL: target.appUrl,
-      ...(production
-        ? { NODE_ENV: 'production' }
-        : {
-            NODE_ENV: env.NODE_ENV ?? 'development',
-            // Vite serves the storefront in development; a stale build must not answer here.
-            WEB_DIST_DIR: env.WEB_DIST_DIR ?? 'none',
-          }),
+/** One app (its folder under apps/): its build in production, its source under tsx watch otherwise. */
+function run(app: 'server' | 'worker', extraEnv: NodeJS.ProcessEnv): void {
+  const appDir = join(import.meta.dirname, '..', '..', app);
+  const child = spawn(
+    process.execPath,
+    production
+      ? [join(appDir, 'dist', 'main.mjs')]
+      : [tsxCli, 'watch', '--clear-screen=false', join(appDir, 'src', 'main.ts')],
+    {
+      stdio: 'inherit',
+      env: {
+        ...env,
+        DATABASE_URL: target.appUrl,
+        NODE_ENV: production ? 'production' : (env.NODE_ENV ?? 'development'),
+        ...extraEnv,
+      },
     },
-  },
+  );
+  children.push(child);
+  // Either one stopping stops everything: a half-running shop is not a dev setup.
+  child.on('exit', (code) => {
+    if (!stopping) void stop(code ?? 1);
+  });
+}
+run(
+  'server',
+  // Vite serves the storefront in development; a stale build must not answer here.
+  production ? {} : { WEB_DIST_DIR: env.WEB_DIST_DIR ?? 'none' },
 );
-child.on('exit', (code) => {
-  if (!stopping) void stop(code ?? 1);
-});
+run('worker', {});

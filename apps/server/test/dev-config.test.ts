@@ -1,12 +1,18 @@
 // Configuration that arrives: `pnpm dev` (keel-node with --dotenv, then
 // turbo, then the dev supervisor) hands the server both a variable of the
-// real environment (CORS_ORIGINS) and one from .env (MAX_BATCH_SIZE=3), and
-// Ctrl-C stops the embedded database through pg_ctl.
+// real environment (CORS_ORIGINS) and one from .env (MAX_BATCH_SIZE=3), runs
+// the worker beside it (an abandoned order expires, its events reach a
+// webhook), and Ctrl-C stops the embedded database through pg_ctl.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '@keel/platform';
+import { createKeelClient } from '@keel/client';
+import { developmentAccounts, findFreePort } from '@keel/platform';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, expect, test } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -110,21 +116,63 @@ function baseEnv(port: number, pgPort: number, name: string): NodeJS.ProcessEnv 
     PORT: String(port),
     LOG_LEVEL: 'warn',
   };
-  for (const name of ['DATABASE_URL', 'MAX_BATCH_SIZE', 'CORS_ORIGINS', 'METRICS_PORT', 'NODE_ENV'])
+  for (const name of [
+    'DATABASE_URL',
+    'MAX_BATCH_SIZE',
+    'CORS_ORIGINS',
+    'METRICS_PORT',
+    'NODE_ENV',
+    'ORDER_WEBHOOK_URL',
+    'PENDING_ORDER_TTL_SECONDS',
+  ])
     delete env[name];
   return env;
 }
 
-test('pnpm dev: CORS_ORIGINS and METRICS_PORT from the environment and MAX_BATCH_SIZE from .env all reach the server', async () => {
+const webhookSecret = `whsec_${Buffer.from('keel-dev-config-secret').toString('base64')}`;
+
+/** A webhook receiver on loopback: every event it got, and whether its signature verified. */
+async function startReceiver() {
+  const verifier = new Webhook(webhookSecret);
+  const events: { type: string; orderId: string; verified: boolean }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      let verified = true;
+      try {
+        verifier.verify(body, req.headers as Record<string, string>);
+      } catch {
+        verified = false;
+      }
+      const event = JSON.parse(body) as { type: string; data: { order: { id: string } } };
+      events.push({ type: event.type, orderId: event.data.order.id, verified });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    events,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('pnpm dev: CORS_ORIGINS and METRICS_PORT from the environment and MAX_BATCH_SIZE from .env all reach the server; the worker expires an abandoned order and its events reach the webhook', async () => {
   const envFile = join(dir, '.env');
   writeFileSync(envFile, 'MAX_BATCH_SIZE=3\nCORS_ORIGINS=https://from-the-file.example\n');
   const port = await findFreePort();
   const metricsPort = await findFreePort();
+  const receiver = await startReceiver();
+  afterAll(() => receiver.close());
   const env = {
     ...baseEnv(port, await findFreePort(), 'pg'),
     KEEL_ENV_FILE: envFile,
     CORS_ORIGINS: 'https://shop.example',
     METRICS_PORT: String(metricsPort),
+    PENDING_ORDER_TTL_SECONDS: '5',
+    ORDER_WEBHOOK_URL: receiver.url,
+    ORDER_WEBHOOK_SECRET: webhookSecret,
   };
   // What `pnpm dev` runs, for the server alone (the storefront's Vite is not needed here).
   const dev = await startRootTask('dev', env, port);
@@ -157,6 +205,41 @@ test('pnpm dev: CORS_ORIGINS and METRICS_PORT from the environment and MAX_BATCH
     );
     expect((await fetch(`${base}/metrics`)).status).toBe(404);
 
+    // PENDING_ORDER_TTL_SECONDS=5: an order placed and left alone is
+    // cancelled within seconds, its stock is back, and the receiver gets
+    // its order.placed and order.expired, each signature verifying.
+    const account = developmentAccounts.find((a) => a.role === 'customer');
+    const anonymous = createKeelClient({ url: `${base}/trpc` });
+    const { token } = await anonymous.auth.login.mutate({
+      email: account?.email ?? '',
+      password: account?.password ?? '',
+    });
+    const client = createKeelClient({ url: `${base}/trpc`, token });
+    const [product] = (await client.products.list.query({ limit: 1 })).items;
+    const stock = product?.stockQuantity ?? 0;
+    const order = await client.orders.place.mutate({
+      idempotencyKey: randomUUID(),
+      items: [{ productId: product?.id ?? '', quantity: 1 }],
+    });
+    expect((await client.products.byId.query({ id: product?.id ?? '' })).stockQuantity).toBe(
+      stock - 1,
+    );
+    await expect
+      .poll(async () => (await client.orders.byId.query({ id: order.id })).status, {
+        timeout: 20_000,
+        interval: 250,
+      })
+      .toBe('cancelled');
+    expect((await client.products.byId.query({ id: product?.id ?? '' })).stockQuantity).toBe(stock);
+    await expect
+      .poll(() => receiver.events.filter((e) => e.orderId === order.id).map((e) => e.type), {
+        timeout: 20_000,
+      })
+      .toEqual(['order.placed', 'order.expired']);
+    expect(receiver.events.filter((e) => e.orderId === order.id).every((e) => e.verified)).toBe(
+      true,
+    );
+
     expect(await dev.stop()).not.toBe('timeout');
     await expectCleanStop(dev.output());
   } finally {
@@ -184,6 +267,10 @@ test('pnpm start:local: the production build on the embedded database, storefron
         .items,
     ).toHaveLength(2);
     expect(local.output()).toContain('(the production build, served by the API)');
+    // The worker's production build runs beside it (it warns that no webhook is set).
+    await expect
+      .poll(() => local.output(), { timeout: 20_000 })
+      .toContain('order events wait in the outbox, undelivered');
     expect(await local.stop()).not.toBe('timeout');
     await expectCleanStop(local.output());
   } finally {

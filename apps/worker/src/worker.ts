@@ -30,7 +30,11 @@ export interface WorkerOptions {
     retryBaseMs: number;
     retryMaxMs: number;
   };
-  /** How often each worker sweeps for overdue orders and for events whose wake-up was missed. */
+  /**
+   * How often each worker sweeps for overdue orders and for events whose
+   * wake-up was missed (a crash, a lost notification). Default: a fifth of
+   * the TTL, between 1 and 5 s.
+   */
   sweepMs?: number;
   /** Connections pg-boss holds. */
   queuePoolMax?: number;

@@ -15,7 +15,10 @@ export interface Received {
   at: number;
 }
 
-export type Answer = (request: Received, attempt: number) => number | 'hang';
+export type Answer = (
+  request: Received,
+  attempt: number,
+) => number | 'hang' | { status: number; afterMs: number };
 
 export interface Receiver {
   url: string;
@@ -79,8 +82,14 @@ export async function startReceiver(answer: Answer = () => 200): Promise<Receive
         hanging.push(res);
         return;
       }
-      if (status >= 200 && status < 300) acceptedIds.push(received);
-      res.writeHead(status).end();
+      const { code, afterMs } =
+        typeof status === 'number'
+          ? { code: status, afterMs: 0 }
+          : { code: status.status, afterMs: status.afterMs };
+      setTimeout(() => {
+        if (code >= 200 && code < 300) acceptedIds.push(received);
+        res.writeHead(code).end();
+      }, afterMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -54,11 +54,6 @@ function isPgError(error: unknown): error is PgError & Error {
   );
 }
 
-/** Whether a failed transaction may simply be run again (40001, 40P01). */
-export function isRetryable(error: unknown): boolean {
-  const code = (error as PgError | undefined)?.code;
-  return code === '40001' || code === '40P01';
-}
 
 /**
  * The one place database errors become API errors (README, "Errors"). Raw

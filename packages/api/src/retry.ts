@@ -1,4 +1,8 @@
-import { isRetryable } from './errors';
+/** Whether a failed transaction may simply be run again (40001, 40P01). */
+export function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === '40001' || code === '40P01';
+}
 
 /** Thrown inside a transaction to roll it back and run it again. */
 export class RetryTransaction extends Error {

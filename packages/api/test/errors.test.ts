@@ -4,7 +4,8 @@ import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
-import { isRetryable, toTRPCError } from '../src/errors';
+import { toTRPCError } from '../src/errors';
+import { isRetryable } from '../src/retry';
 import { createCaller } from '../src/index';
 
 const testDb = await createTestDatabase();

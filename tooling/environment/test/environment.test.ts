@@ -11,6 +11,7 @@ import { toolingVariables } from '@keel/platform';
 import { loadEnvFile, runtimeVariables } from '@keel/runtime/with-node';
 import { loadConfig, serverVariables } from '@keel/server/config';
 import { webVariables } from '@keel/web/env';
+import { workerVariables } from '@keel/worker';
 import { describe, expect, test } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -21,6 +22,7 @@ const schemas = {
   server: serverVariables,
   'database tooling': toolingVariables,
   storefront: webVariables,
+  worker: workerVariables,
   bench: benchVariables,
   'keel-node': runtimeVariables,
 };
