@@ -54,7 +54,6 @@ function isPgError(error: unknown): error is PgError & Error {
   );
 }
 
-
 /**
  * The one place database errors become API errors (README, "Errors"). Raw
  * SQL, parameters and stack traces never reach the client: the original

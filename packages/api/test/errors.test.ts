@@ -5,8 +5,8 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createInnerContext } from '../src/context';
 import { toTRPCError } from '../src/errors';
-import { isRetryable } from '../src/retry';
 import { createCaller } from '../src/index';
+import { isRetryable } from '../src/retry';
 
 const testDb = await createTestDatabase();
 afterAll(() => testDb.destroy());
