@@ -11,6 +11,7 @@ import { ownerDb, prepareBenchDatabase, repositoryRoot } from './bench-database'
 import { benchEnv } from './env';
 import { startServer } from './processes';
 import { pageDepth } from './scenario-depth';
+import { eventDelivery } from './scenario-events';
 import { searchFlood } from './scenario-flood';
 import { instrumentationCost } from './scenario-instrumentation';
 import { keelScript, keelServerEnv, listThroughput, sampleCursors } from './scenario-list';
@@ -60,6 +61,16 @@ await keel.stop();
 
 log('G. search flood from one address, catalogue reads from another');
 const flood = await searchFlood(bench, owner, quick ? 5 : 10, log);
+
+log('I. order events delivered by the worker to a webhook (signing on), 1 and 2 worker processes');
+const events = await eventDelivery(
+  bench,
+  owner,
+  quick
+    ? { backlog: 500, paced: 50, perSecond: 20 }
+    : { backlog: 2_000, paced: 200, perSecond: 20 },
+  log,
+);
 
 log('E. seeding rate vs INSERT … SELECT generate_series');
 const seed = await seedingRate(bench, quick ? 100_000 : 200_000);
@@ -172,6 +183,12 @@ const rows: [string, string, string, boolean | null][] = [
     '≤ 2 %',
     instrumentation.cpuCost <= 0.02,
   ],
+  ...events.map((run): [string, string, string, boolean | null] => [
+    `I. order events to a local webhook, signed, ${run.workers} worker process${run.workers > 1 ? 'es' : ''}`,
+    `${fmt(run.eventsPerSecond)} events/s draining ${fmt(run.backlog)}; commit → delivery p50 ${fmt(run.delayP50Ms, 1)} ms, p99 ${fmt(run.delayP99Ms, 1)} ms (${fmt(run.paced)} events at 20/s)`,
+    '',
+    null,
+  ]),
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -194,7 +211,7 @@ await mkdir(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 await writeFile(
   join(resultsDir, `${stamp}.json`),
-  `${JSON.stringify({ machine, timing, list, instrumentation, depth, statements, orders, flood, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
+  `${JSON.stringify({ machine, timing, list, instrumentation, depth, statements, orders, flood, events, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
 );
 await writeFile(join(resultsDir, `${stamp}.md`), table);
 await writeFile(join(resultsDir, 'latest.md'), table);
