@@ -69,7 +69,16 @@ const expectedAccess = {
     customerB: 'NOT_FOUND',
     admin: 'NOT_FOUND',
   },
+  // A fresh pending order of customer A each time; like cancel, scoped to the caller's own orders.
+  'orders.pay': {
+    anonymous: 'UNAUTHORIZED',
+    customerA: 'OK',
+    customerB: 'NOT_FOUND',
+    admin: 'OK',
+  },
   'orders.updateStatus': adminOnly,
+  'webhooks.failedDeliveries': adminOnly,
+  'webhooks.retryDelivery': adminOnly,
   'users.list': adminOnly,
   'users.updateMe': signedIn,
   'users.deleteMe': signedIn,
@@ -247,6 +256,37 @@ const matrix: Row[] = [
     arrange: async (c) => {
       const order = await placeOrder(clients.customerA);
       return () => c.orders.cancel.mutate({ id: order.id });
+    },
+  },
+  {
+    procedure: 'orders.pay',
+    arrange: async (c) => {
+      const order = await placeOrder(clients.customerA);
+      const card = { number: '4242424242424242', expiryMonth: 12, expiryYear: 2099, cvc: '123' };
+      return () => c.orders.pay.mutate({ id: order.id, card });
+    },
+  },
+  {
+    procedure: 'webhooks.failedDeliveries',
+    arrange: async (c) => () => c.webhooks.failedDeliveries.query({ limit: 5 }),
+  },
+  {
+    procedure: 'webhooks.retryDelivery',
+    arrange: async (c) => {
+      // A delivery the worker gave up on (none runs here: set by hand, as the owner would see it).
+      const [event] = await testDb.db
+        .updateTable('keel_jobs.order_events')
+        .set({ delivery_status: 'failed', attempt_count: 8, last_error: 'HTTP 500' })
+        .where('id', '=', (eb) =>
+          eb
+            .selectFrom('keel_jobs.order_events')
+            .select('id')
+            .where('delivery_status', '=', 'pending')
+            .limit(1),
+        )
+        .returning('id')
+        .execute();
+      return () => c.webhooks.retryDelivery.mutate({ id: event?.id ?? '' });
     },
   },
   {

@@ -32,7 +32,13 @@ export interface RestOperation {
   errors: readonly ErrorCode[];
   /** Per-field notes for the document, beside what the schema already says. */
   fields?: Record<string, string>;
-  example: { query?: Record<string, unknown>; body?: Record<string, unknown>; response: unknown };
+  example: {
+    /** Path parameters, where the example's body alone is not the whole input. */
+    path?: Record<string, unknown>;
+    query?: Record<string, unknown>;
+    body?: Record<string, unknown>;
+    response: unknown;
+  };
 }
 
 /**
@@ -276,6 +282,7 @@ export const restOperations: readonly RestOperation[] = [
     errors: ['BAD_REQUEST', 'UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT', 'PAYMENT_REQUIRED'],
     fields: { card: 'the number is sent to the payment provider and never stored' },
     example: {
+      path: { id: order.id },
       body: {
         card: { number: '4242 4242 4242 4242', expiryMonth: 12, expiryYear: 2030, cvc: '123' },
       },
