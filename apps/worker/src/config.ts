@@ -13,12 +13,12 @@ const schema = z
           : 'must be a postgres:// URL',
     }),
     /** Connections of this worker process: its jobs, its listener and pg-boss's own. */
-    WORKER_DATABASE_POOL_MAX: z.coerce.number().int().min(3).max(100).default(6),
+    WORKER_DATABASE_POOL_MAX: z.coerce.number().int().min(3).max(100).default(10),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     /** Jobs one worker process runs at once. */
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(8),
     /** How long a SIGTERM waits for the jobs in hand before the process exits anyway. */
     WORKER_SHUTDOWN_TIMEOUT_MS: milliseconds.default(30_000),
     /** An unpaid order older than this is cancelled and its stock restored. */

@@ -184,7 +184,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       .where('next_attempt_at', '<=', sql<Date>`now()`)
       .limit(500)
       .execute();
-    for (const { order_id } of due) await queueEvents(order_id);
+    // One statement for them all; an order that already has a job waiting is skipped.
+    if (due.length > 0) {
+      await boss.insert(
+        queues.orderEvents,
+        due.map(({ order_id }) => ({ data: { orderId: order_id }, singletonKey: order_id })),
+      );
+    }
   }
 
   let sweeping: Promise<void> = Promise.resolve();

@@ -52,7 +52,9 @@ describe('the production worker', () => {
           .map((m) => m[1] as string)
           .filter((name) => !name.startsWith('node:'))
           .map((name) =>
-            name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0],
+            name.startsWith('@')
+              ? name.split('/').slice(0, 2).join('/')
+              : (name.split('/')[0] ?? name),
           ),
       );
       const manifest = JSON.parse(readFileSync(join(workerDir, 'package.json'), 'utf8')) as {
