@@ -3,8 +3,10 @@
 // `tsx watch`, which restarts it on code changes while the database stays up.
 // With `--production` (`pnpm start:local`), the same database with the
 // production build instead: `node dist/main.mjs`, NODE_ENV=production, the
-// storefront build served from the same origin. Ctrl-C stops the server
-// first, then the database (`pg_ctl stop -m fast`).
+// storefront build served from the same origin. With KEEL_DEV_REPLICA=1, a
+// streaming replica of the embedded server too, as DATABASE_REPLICA_URL.
+// Ctrl-C stops the server first, then the replica, then the primary
+// (`pg_ctl stop -m fast`).
 import '@keel/runtime/require-node';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -37,7 +39,9 @@ async function stop(code: number): Promise<never> {
       await exited;
     }
     const how = await target.release();
-    if (target.embedded) console.log(`embedded PostgreSQL stopped (${how})`);
+    if (target.embedded) {
+      console.log(`embedded PostgreSQL stopped (${how})${target.replica ? ', replica first' : ''}`);
+    }
   }
   process.exit(code);
 }
@@ -49,6 +53,12 @@ target.embedded?.onUnexpectedExit((code, signal) => {
     `embedded PostgreSQL stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); pnpm dev stops too, run it again`,
   );
   void stop(1);
+});
+// The service falls back to the primary on its own when the replica goes; say why.
+target.replica?.onUnexpectedExit((code, signal) => {
+  console.error(
+    `the streaming replica stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); catalogue reads go to the primary`,
+  );
 });
 
 try {
@@ -87,6 +97,11 @@ if (target.embedded) {
     `embedded PostgreSQL 18 on ${target.embedded.host}:${target.embedded.port} (TLS), data in ${target.embedded.dataDir}`,
   );
 }
+if (target.replica) {
+  console.log(
+    `streaming replica on ${target.replica.host}:${target.replica.port} (TLS), data in ${target.replica.dataDir}: catalogue reads go there`,
+  );
+}
 console.log(`Keel API: http://${host}:${port}/trpc  health: http://${host}:${port}/healthz`);
 console.log(
   production
@@ -109,6 +124,7 @@ child = spawn(
     env: {
       ...env,
       DATABASE_URL: target.appUrl,
+      ...(target.replicaAppUrl ? { DATABASE_REPLICA_URL: target.replicaAppUrl } : {}),
       ...(production
         ? { NODE_ENV: 'production' }
         : {

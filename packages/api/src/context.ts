@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { addressKey } from './address-key';
 import { type Bulkhead, unlimited } from './bulkhead';
 import { type LoginThrottle, noLoginThrottle } from './login-throttle';
+import type { ReadReplica } from './read-replica';
 
 /** Settings procedures need; the server fills them from its config. */
 export interface ApiSettings {
@@ -36,7 +37,17 @@ export const defaultApiSettings: ApiSettings = {
 
 /** What every procedure can reach. Tests build it directly, without HTTP. */
 export interface Context {
+  /** The primary: every write, and every read that must see the newest data. */
   db: Kysely<DB>;
+  /** A streaming replica for catalogue reads, when the server has one; see `readCatalogue`. */
+  readReplica: ReadReplica | undefined;
+  /**
+   * The caller wrote within the read-your-writes window (the server reads
+   * the request's marker): its catalogue reads go to the primary.
+   */
+  wroteRecently: boolean;
+  /** Called after each successful mutation by a signed-in caller; the server sets the marker. */
+  markWrite: () => void;
   /** The bearer token of the request, if any; `requireUser` resolves it. */
   token: string | null;
   settings: ApiSettings;
@@ -81,6 +92,9 @@ export type CallWrapper = <R>(
  */
 export function createInnerContext(deps: {
   db: Kysely<DB>;
+  readReplica?: ReadReplica;
+  wroteRecently?: boolean;
+  markWrite?: () => void;
   token?: string | null;
   settings?: Partial<ApiSettings>;
   clientAddress?: string | null;
@@ -92,6 +106,9 @@ export function createInnerContext(deps: {
 }): Context {
   return {
     db: deps.db,
+    readReplica: deps.readReplica,
+    wroteRecently: deps.wroteRecently ?? false,
+    markWrite: deps.markWrite ?? (() => {}),
     token: deps.token ?? null,
     settings: { ...defaultApiSettings, ...deps.settings },
     clientAddress: deps.clientAddress ?? null,

@@ -19,7 +19,7 @@ export {
   TokenRejected,
   TooManyRequests,
 } from './domain-errors';
-export { toTRPCError } from './errors';
+export { isDatabaseUnavailable, toTRPCError } from './errors';
 export {
   createLoginThrottle,
   type LoginThrottle,
@@ -30,6 +30,7 @@ export { decodeCursor, encodeCursor, type KeysetSort } from './pagination';
 export type { Order, OrderItem } from './queries/orders';
 export { type Product, productSorts } from './queries/products';
 export type { PublicUser } from './queries/users';
+export { type ReadReplica, readCatalogue } from './read-replica';
 export { type AppRouter, appRouter } from './root';
 export { createCallerFactory } from './trpc';
 

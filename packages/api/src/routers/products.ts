@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { pageInput } from '../pagination';
+import { readCatalogue } from '../read-replica';
 import {
   findProduct,
   insertProduct,
@@ -69,21 +70,24 @@ export const productsRouter = router({
           await refuseRead(ctx);
         }
       }
-      return input.search === undefined
-        ? listProducts(ctx.db, input, input)
-        : ctx.searches.run(() => listProducts(ctx.db, input, input));
+      const list = () => readCatalogue(ctx, (db) => listProducts(db, input, input));
+      return input.search === undefined ? list() : ctx.searches.run(list);
     }),
 
   byId: maybeUserProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     return (
-      (await findProduct(ctx.db, { id: input.id }, ctx.user?.role === 'admin')) ??
+      (await readCatalogue(ctx, (db) =>
+        findProduct(db, { id: input.id }, ctx.user?.role === 'admin'),
+      )) ??
       Promise.reject(notFound())
     );
   }),
 
   bySku: maybeUserProcedure.input(z.object({ sku })).query(async ({ ctx, input }) => {
     return (
-      (await findProduct(ctx.db, { sku: input.sku }, ctx.user?.role === 'admin')) ??
+      (await readCatalogue(ctx, (db) =>
+        findProduct(db, { sku: input.sku }, ctx.user?.role === 'admin'),
+      )) ??
       Promise.reject(notFound())
     );
   }),
