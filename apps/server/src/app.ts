@@ -207,7 +207,7 @@ export function createRequestListener(deps: AppDeps): RequestListener {
           router: appRouter,
           prefix: '/trpc',
           createContext: (req, res) =>
-        createContext(req, res, requestState(res)?.clientAddress ?? null),
+            createContext(req, res, requestState(res)?.clientAddress ?? null),
           // The request's own logger: its lines carry the request id.
           onError: (error, path, res) =>
             logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),

@@ -1,7 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { pageInput } from '../pagination';
-import { readCatalogue } from '../read-replica';
 import {
   findProduct,
   insertProduct,
@@ -9,6 +8,7 @@ import {
   softDeleteProduct,
   updateProduct,
 } from '../queries/products';
+import { readCatalogue } from '../read-replica';
 import { cents, currency, id, text } from '../shapes';
 import { adminProcedure, maybeUserProcedure, refuseRead, router } from '../trpc';
 
@@ -78,8 +78,7 @@ export const productsRouter = router({
     return (
       (await readCatalogue(ctx, (db) =>
         findProduct(db, { id: input.id }, ctx.user?.role === 'admin'),
-      )) ??
-      Promise.reject(notFound())
+      )) ?? Promise.reject(notFound())
     );
   }),
 
@@ -87,8 +86,7 @@ export const productsRouter = router({
     return (
       (await readCatalogue(ctx, (db) =>
         findProduct(db, { sku: input.sku }, ctx.user?.role === 'admin'),
-      )) ??
-      Promise.reject(notFound())
+      )) ?? Promise.reject(notFound())
     );
   }),
 

@@ -28,6 +28,8 @@ export interface StreamingReplicaOptions {
   dataDir: string;
   /** Kept across runs (reused while it still matches the primary) or deleted on stop. */
   persistent: boolean;
+  /** A fixed port (a restarted replica keeps its address); by default a free one. */
+  port?: number;
   /** The physical replication slot on the primary (default `keel_replica`). */
   slotName?: string;
   onLog?: (line: string) => void;
@@ -80,6 +82,7 @@ export async function startStreamingReplica(
     superuserPassword: options.superuserPassword,
     persistent: options.persistent,
     slowQueryMs: -1,
+    ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
 }
