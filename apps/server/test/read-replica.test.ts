@@ -2,14 +2,18 @@
 // pool serves a read is shown by pausing the replica's WAL replay, so a row
 // written on the primary is there for primary reads and absent on the replica.
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { keelErrorCode } from '@keel/client';
+import { findFreePort } from '@keel/platform';
 import { makeProduct, seedUsers, startReplicatedDatabase } from '@keel/platform/testing';
 import pino from 'pino';
 import { afterAll, beforeEach, describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
 import { createMetrics } from '../src/metrics';
 import { createLagTracker, startReplicaMonitor } from '../src/replica-monitor';
-import { appDb, startApp } from './harness';
+import { appDb, startApp, startServiceProcess } from './harness';
 
 const maxLagMs = 3_000;
 const replicated = await startReplicatedDatabase();
@@ -208,5 +212,54 @@ describe('the lag measure', () => {
     expect(lag.replicaAt(100n, 63_000)).toBe(2_000);
     expect(lag.replicaAt(250n, 64_000)).toBe(2_000);
     expect(lag.replicaAt(300n, 64_500)).toBe(0);
+  });
+});
+
+describe('the service process with DATABASE_REPLICA_URL', () => {
+  test('watches the replica, reports it in metrics, and shuts down cleanly', async () => {
+    const metricsPort = await findFreePort();
+    const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+    const service = await startServiceProcess(
+      [tsx, join(import.meta.dirname, '..', 'src', 'main.ts')],
+      {
+        DATABASE_URL: replicated.primary.appUrl,
+        DATABASE_REPLICA_URL: replicated.replicaAppUrl,
+        REPLICA_CHECK_INTERVAL_MS: '100',
+        METRICS_PORT: String(metricsPort),
+      },
+    );
+    try {
+      const scrape = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+      await expect.poll(scrape, { timeout: 10_000 }).toMatch(/^keel_replica_serving 1$/m);
+      expect(await scrape()).toMatch(
+        /^keel_db_pool_connections\{pool="replica",state="max"\} 10$/m,
+      );
+      const list = await fetch(`${service.base}/api/products?limit=1`);
+      expect(list.status).toBe(200);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  test('a bad replica setting is refused at start, naming the variable', () => {
+    const base = { DATABASE_URL: 'postgres://keel_app:pw@127.0.0.1:5432/keel' };
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+        return [];
+      } catch (error) {
+        return error instanceof ConfigError ? error.problems : [String(error)];
+      }
+    };
+    expect(problems({ DATABASE_REPLICA_URL: 'mysql://replica/keel' })).toEqual([
+      'DATABASE_REPLICA_URL: must be a postgres:// URL',
+    ]);
+    expect(problems({ REPLICA_MAX_LAG_MS: '1000', REPLICA_CHECK_INTERVAL_MS: '2000' })).toEqual([
+      'REPLICA_CHECK_INTERVAL_MS: must not exceed REPLICA_MAX_LAG_MS: a lag is only seen at a check',
+    ]);
+    expect(loadConfig(base)).toMatchObject({
+      REPLICA_MAX_LAG_MS: 5_000,
+      REPLICA_CHECK_INTERVAL_MS: 1_000,
+    });
   });
 });

@@ -14,7 +14,7 @@ export interface ReplicatedDatabase {
   replicaAppUrl: string;
   /** Runs `text` as the superuser on the replica (`select pg_wal_replay_pause()`, …). */
   onReplica(text: string): Promise<pg.QueryResult>;
-  /** Resolves once the replica has replayed everything the primary has flushed so far. */
+  /** Resolves once the replica has replayed everything the primary has written so far. */
   caughtUp(timeoutMs?: number): Promise<void>;
   /** Stops the replica (fast shutdown); `startReplica` brings it back on the same port. */
   stopReplica(): Promise<void>;
@@ -74,7 +74,9 @@ export async function startReplicatedDatabase(): Promise<ReplicatedDatabase> {
     async caughtUp(timeoutMs = 10_000) {
       const { rows } = await superuserQuery(
         primary.server.url(superuserName, primary.superuserPassword, 'postgres'),
-        'select pg_current_wal_flush_lsn()::text as lsn',
+        // The insert position: the throwaway primary commits without waiting
+        // for the flush (synchronous_commit=off), so a commit may not be flushed yet.
+        'select pg_current_wal_insert_lsn()::text as lsn',
       );
       const target = rows[0]?.lsn as string;
       const deadline = Date.now() + timeoutMs;
