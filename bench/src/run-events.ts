@@ -1,4 +1,4 @@
-// `pnpm --filter @keel/bench bench:events`: scenario I alone (order events
+// `pnpm --filter @keel/bench bench:events`: scenario J alone (order events
 // delivered by the worker, 1 and 2 processes).
 import '@keel/runtime/require-node';
 import { ownerDb, prepareBenchDatabase } from './bench-database';

@@ -16,6 +16,7 @@ import { searchFlood } from './scenario-flood';
 import { instrumentationCost } from './scenario-instrumentation';
 import { keelScript, keelServerEnv, listThroughput, sampleCursors } from './scenario-list';
 import { ordersUnderContention } from './scenario-orders';
+import { replicaReads, writers } from './scenario-replica';
 import { seedingRate } from './scenario-seed';
 import { startupTime } from './scenario-startup';
 import { statementFixtures, statementsPerRequest } from './scenario-statements';
@@ -62,7 +63,10 @@ await keel.stop();
 log('G. search flood from one address, catalogue reads from another');
 const flood = await searchFlood(bench, owner, quick ? 5 : 10, log);
 
-log('I. order events delivered by the worker to a webhook (signing on), 1 and 2 worker processes');
+log('I. catalogue reads under a mixed load: primary alone vs primary + streaming replica');
+const replica = await replicaReads(bench, owner, superuser, cursors, timing, log);
+
+log('J. order events delivered by the worker to a webhook (signing on), 1 and 2 worker processes');
 const events = await eventDelivery(
   bench,
   owner,
@@ -183,8 +187,21 @@ const rows: [string, string, string, boolean | null][] = [
     '≤ 2 %',
     instrumentation.cpuCost <= 0.02,
   ],
+  [
+    `I. catalogue reads/s, 32 readers + ${writers} order writers: primary alone / primary + replica`,
+    `${fmt(replica.primaryOnly.reads.median)} req/s (${spread(replica.primaryOnly.reads)}), p99 ${replica.primaryOnly.readP99} ms / ${fmt(replica.withReplica.reads.median)} req/s (${spread(replica.withReplica.reads)}), p99 ${replica.withReplica.readP99} ms = ${fmt(replica.ratio, 2)} × (orders ${fmt(replica.primaryOnly.writes.median)} / ${fmt(replica.withReplica.writes.median)} per s; one machine, shared cores)`,
+    '',
+    null,
+  ],
+  [
+    'I. primary PostgreSQL CPU per 1000 reads: alone / with the replica (replica’s own)',
+    `${fmt(replica.primaryOnly.primaryCpuPerThousandReads, 2)} s / ${fmt(replica.withReplica.primaryCpuPerThousandReads, 2)} s (${fmt(replica.withReplica.replicaCpuPerThousandReads, 2)} s); reads left the replica ${replica.fallbacks} times`,
+    '≤ 0.5 ×, 0 times',
+    replica.withReplica.primaryCpuPerThousandReads <=
+      0.5 * replica.primaryOnly.primaryCpuPerThousandReads && replica.fallbacks === 0,
+  ],
   ...events.map((run): [string, string, string, boolean | null] => [
-    `I. order events to a local webhook, signed, ${run.workers} worker process${run.workers > 1 ? 'es' : ''}`,
+    `J. order events to a local webhook, signed, ${run.workers} worker process${run.workers > 1 ? 'es' : ''}`,
     `${fmt(run.eventsPerSecond)} events/s draining ${fmt(run.backlog)}; commit → delivery p50 ${fmt(run.delayP50Ms, 1)} ms, p99 ${fmt(run.delayP99Ms, 1)} ms (${fmt(run.paced)} events at 20/s)`,
     '',
     null,
@@ -211,7 +228,7 @@ await mkdir(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 await writeFile(
   join(resultsDir, `${stamp}.json`),
-  `${JSON.stringify({ machine, timing, list, instrumentation, depth, statements, orders, flood, events, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
+  `${JSON.stringify({ machine, timing, list, instrumentation, depth, statements, orders, flood, replica, events, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
 );
 await writeFile(join(resultsDir, `${stamp}.md`), table);
 await writeFile(join(resultsDir, 'latest.md'), table);

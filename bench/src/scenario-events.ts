@@ -1,4 +1,4 @@
-// I. Order events delivered by the worker (apps/worker) to a webhook
+// J. Order events delivered by the worker (apps/worker) to a webhook
 // receiver on loopback, signing on, with one and with two worker processes:
 // - throughput: a backlog of events written in one transaction, drained;
 //   events delivered per second from the workers' start;
@@ -104,7 +104,7 @@ async function writeOrders(owner: Kysely<DB>, userId: string, count: number): Pr
   return rows.map((r) => r.id);
 }
 
-/** Scenario I with 1 and 2 worker processes. */
+/** Scenario J with 1 and 2 worker processes. */
 export async function eventDelivery(
   bench: BenchDatabase,
   owner: Kysely<DB>,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import {
   type ApiSettings,
   appRouter,
@@ -7,6 +7,7 @@ import {
   createInnerContext,
   createLoginThrottle,
   type PaymentProvider,
+  type ReadReplica,
 } from '@keel/api';
 import type { DB } from '@keel/db';
 import type { TRPCError } from '@trpc/server';
@@ -20,6 +21,7 @@ import { applyCors, corsOriginSet } from './http/cors';
 import { createOutageLog, type OutageLog } from './http/outage-log';
 import { createQueryLane } from './http/query-lane';
 import { createRateLimiter, createTokenBucket } from './http/rate-limit';
+import { readYourWrites } from './http/read-your-writes';
 import { requestState, startRequestLog, withRequest } from './http/request-log';
 import { captureHelmetHeaders } from './http/security-headers';
 import { storefront } from './http/storefront';
@@ -30,7 +32,16 @@ import type { Tracing } from './tracing';
 
 /** What the app needs from the outside; tests pass their own. */
 export interface AppDeps {
+  /** The primary. */
   db: Kysely<DB>;
+  /** A streaming replica for catalogue reads (DATABASE_REPLICA_URL), watched by a `ReplicaMonitor`. */
+  readReplica?: ReadReplica;
+  /**
+   * How long after a write a signed-in caller's catalogue reads stay on the
+   * primary (with a replica only). Default 7000 ms: REPLICA_MAX_LAG_MS plus
+   * two check intervals at their defaults.
+   */
+  readYourWritesMs?: number;
   logger: Logger;
   /** How long `/readyz` waits for the database. Default 1000 ms. */
   readinessTimeoutMs?: number;
@@ -67,9 +78,18 @@ function contextFactory(deps: AppDeps) {
   // At most this many searches hold pooled connections at once; plain reads keep the rest.
   const searches = createBulkhead(deps.maxConcurrentSearches ?? 2, 32);
   const aroundCall = combineCallWrappers([deps.metrics?.aroundCall, deps.tracing?.aroundCall]);
-  return (req: IncomingMessage, clientAddress: string | null) =>
+  // Without a replica every read is on the primary: no marker to carry.
+  const freshness = deps.readReplica ? readYourWrites(deps.readYourWritesMs ?? 7_000) : undefined;
+  return (req: IncomingMessage, res: ServerResponse, clientAddress: string | null) =>
     createInnerContext({
       db: deps.db,
+      ...(deps.readReplica && freshness
+        ? {
+            readReplica: deps.readReplica,
+            wroteRecently: freshness.wroteRecently(req),
+            markWrite: () => freshness.mark(res),
+          }
+        : {}),
       token: bearerToken(req.headers.authorization),
       clientAddress,
       allowAttempt,
@@ -124,7 +144,8 @@ function createRoutes(
       router: appRouter,
       maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
       maxBatchSize: deps.maxBatchSize ?? 20,
-      createContext: ({ req, res }) => createContext(req, requestState(res)?.clientAddress ?? null),
+      createContext: ({ req, res }) =>
+        createContext(req, res, requestState(res)?.clientAddress ?? null),
       onError: ({ error, path, req }) =>
         logProcedureError(
           (req.res && requestState(req.res)?.log) || deps.logger,
@@ -139,7 +160,8 @@ function createRoutes(
   app.use(
     restRoutes({
       router: appRouter,
-      createContext: (req, res) => createContext(req, requestState(res)?.clientAddress ?? null),
+      createContext: (req, res) =>
+        createContext(req, res, requestState(res)?.clientAddress ?? null),
       onError: (error, path, res) =>
         logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
       bodyLimitBytes: deps.bodyLimitBytes ?? 100 * 1024,
@@ -188,7 +210,8 @@ export function createRequestListener(deps: AppDeps): RequestListener {
       : createQueryLane({
           router: appRouter,
           prefix: '/trpc',
-          createContext: (req, res) => createContext(req, requestState(res)?.clientAddress ?? null),
+          createContext: (req, res) =>
+            createContext(req, res, requestState(res)?.clientAddress ?? null),
           // The request's own logger: its lines carry the request id.
           onError: (error, path, res) =>
             logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),

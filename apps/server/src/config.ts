@@ -20,6 +20,18 @@ const schema = z.object({
         : 'must be a postgres:// URL',
   }),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  /**
+   * A streaming replica of DATABASE_URL (as keel_app). Set, catalogue reads
+   * of customers and visitors go there while it is fit to serve; a second
+   * pool of DATABASE_POOL_MAX connections.
+   */
+  DATABASE_REPLICA_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
+    .optional(),
+  /** The replica serves while its replay is at most this far behind the primary. */
+  REPLICA_MAX_LAG_MS: z.coerce.number().int().min(100).default(5_000),
+  /** How often the replica's reachability and lag are checked, in the background. */
+  REPLICA_CHECK_INTERVAL_MS: z.coerce.number().int().min(50).default(1_000),
   DATABASE_STATEMENT_TIMEOUT_MS: milliseconds.default(15_000),
   /** Behind PgBouncer (transaction mode), startup parameters must not be sent. */
   DATABASE_BEHIND_POOLER: flag,
@@ -168,7 +180,12 @@ export class ConfigError extends Error {
  * ```
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = schema.safeParse(env);
+  const result = schema
+    .refine((c) => c.REPLICA_CHECK_INTERVAL_MS <= c.REPLICA_MAX_LAG_MS, {
+      path: ['REPLICA_CHECK_INTERVAL_MS'],
+      error: 'must not exceed REPLICA_MAX_LAG_MS: a lag is only seen at a check',
+    })
+    .safeParse(env);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map(

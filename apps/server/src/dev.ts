@@ -4,8 +4,10 @@
 // while the database stays up. With `--production` (`pnpm start:local`), the
 // same database with the production builds instead (`node dist/main.mjs` of
 // each), NODE_ENV=production, the storefront build served from the same
-// origin. Ctrl-C stops the server and the worker first (the worker finishes
-// the job in hand), then the database (`pg_ctl stop -m fast`).
+// origin. With KEEL_DEV_REPLICA=1, a streaming replica of the embedded server
+// too, as the server's DATABASE_REPLICA_URL. Ctrl-C stops the server and the
+// worker first (the worker finishes the job in hand), then the replica, then
+// the primary (`pg_ctl stop -m fast`).
 import '@keel/runtime/require-node';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -41,7 +43,9 @@ async function stop(code: number): Promise<never> {
       }),
     );
     const how = await target.release();
-    if (target.embedded) console.log(`embedded PostgreSQL stopped (${how})`);
+    if (target.embedded) {
+      console.log(`embedded PostgreSQL stopped (${how})${target.replica ? ', replica first' : ''}`);
+    }
   }
   process.exit(code);
 }
@@ -53,6 +57,12 @@ target.embedded?.onUnexpectedExit((code, signal) => {
     `embedded PostgreSQL stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); pnpm dev stops too, run it again`,
   );
   void stop(1);
+});
+// The service falls back to the primary on its own when the replica goes; say why.
+target.replica?.onUnexpectedExit((code, signal) => {
+  console.error(
+    `the streaming replica stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); catalogue reads go to the primary`,
+  );
 });
 
 try {
@@ -89,6 +99,11 @@ const host = env.HOST ?? '127.0.0.1';
 if (target.embedded) {
   console.log(
     `embedded PostgreSQL 18 on ${target.embedded.host}:${target.embedded.port} (TLS), data in ${target.embedded.dataDir}`,
+  );
+}
+if (target.replica) {
+  console.log(
+    `streaming replica on ${target.replica.host}:${target.replica.port} (TLS), data in ${target.replica.dataDir}: catalogue reads go there`,
   );
 }
 console.log(`Keel API: http://${host}:${port}/trpc  health: http://${host}:${port}/healthz`);
@@ -129,9 +144,9 @@ function run(app: 'server' | 'worker', extraEnv: NodeJS.ProcessEnv): void {
     if (!stopping) void stop(code ?? 1);
   });
 }
-run(
-  'server',
+run('server', {
+  ...(target.replicaAppUrl ? { DATABASE_REPLICA_URL: target.replicaAppUrl } : {}),
   // Vite serves the storefront in development; a stale build must not answer here.
-  production ? {} : { WEB_DIST_DIR: env.WEB_DIST_DIR ?? 'none' },
-);
+  ...(production ? {} : { WEB_DIST_DIR: env.WEB_DIST_DIR ?? 'none' }),
+});
 run('worker', {});

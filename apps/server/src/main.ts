@@ -1,4 +1,4 @@
-// The process entry: config, database pool, HTTP server, graceful shutdown.
+// The process entry: config, database pools, HTTP server, graceful shutdown.
 import '@keel/runtime/require-node';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config';
 import { createServiceDb } from './database';
 import { createKeelServer } from './http/server';
 import { createLogger, flushLogs } from './logger';
+import { startReplicaMonitor } from './replica-monitor';
 
 function configOrExit() {
   try {
@@ -54,6 +55,24 @@ const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
     )
   : undefined;
 const db = createServiceDb(config, logger, { metrics, tracing });
+const replicaDb = config.DATABASE_REPLICA_URL
+  ? createServiceDb(
+      config,
+      logger,
+      { metrics, tracing },
+      { name: 'replica', url: config.DATABASE_REPLICA_URL },
+    )
+  : undefined;
+const replica = replicaDb
+  ? startReplicaMonitor({
+      primary: db,
+      replica: replicaDb,
+      maxLagMs: config.REPLICA_MAX_LAG_MS,
+      intervalMs: config.REPLICA_CHECK_INTERVAL_MS,
+      logger,
+      metrics,
+    })
+  : undefined;
 const metricsServer =
   metrics && startMetricsServer && config.METRICS_PORT !== undefined
     ? await startMetricsServer(metrics, config.METRICS_HOST, config.METRICS_PORT, logger).then(
@@ -78,6 +97,14 @@ const paymentProviders: Record<typeof config.PAYMENT_PROVIDER, () => PaymentProv
 };
 const listener = createRequestListener({
   db,
+  ...(replica
+    ? {
+        readReplica: replica,
+        // A write older than this is on a replica fit to serve: its lag was at
+        // most REPLICA_MAX_LAG_MS at a check, and checks are an interval apart.
+        readYourWritesMs: config.REPLICA_MAX_LAG_MS + 2 * config.REPLICA_CHECK_INTERVAL_MS,
+      }
+    : {}),
   logger,
   ...(metrics ? { metrics } : {}),
   ...(tracing ? { tracing } : {}),
@@ -131,6 +158,8 @@ async function shutdown(signal: string): Promise<void> {
   clearTimeout(force);
   metricsServer?.closeAllConnections();
   await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(null)));
+  await replica?.stop();
+  await replicaDb?.destroy();
   await db.destroy();
   await tracing?.shutdown();
   logger.info('shutdown complete');

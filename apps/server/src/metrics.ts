@@ -1,7 +1,8 @@
 // Prometheus metrics (prom-client) on a listener of their own, never on the
 // public port: per-procedure call counts and durations by outcome code,
-// HTTP responses by status, the pool's connections, slow queries, rate-limit
-// refusals, and prom-client's default process and Node.js metrics.
+// HTTP responses by status, the pools' connections, slow queries, rate-limit
+// refusals, the read replica's state, and prom-client's default process and
+// Node.js metrics.
 import { createServer, type Server } from 'node:http';
 import type { CallWrapper } from '@keel/api';
 import type pg from 'pg';
@@ -18,7 +19,11 @@ export interface Metrics {
   /** One query slower than SLOW_QUERY_MS. */
   slowQuery(): void;
   /** Reports the pool's total, idle and waiting counts at each scrape. */
-  watchPool(pool: pg.Pool, max: number): void;
+  watchPool(pool: pg.Pool, max: number, name?: 'primary' | 'replica'): void;
+  /** Catalogue reads moved to the replica or back to the primary. */
+  replicaTransition(to: 'replica' | 'primary'): void;
+  /** The replica's lag as the last background check measured it. */
+  replicaLag(ms: number): void;
 }
 
 /**
@@ -53,20 +58,36 @@ export function createMetrics(): Metrics {
     help: 'Queries slower than SLOW_QUERY_MS (each is also logged, SQL only)',
     registers: [registry],
   });
-  const pools: { pool: pg.Pool; max: number }[] = [];
+  const pools: { pool: pg.Pool; max: number; name: string }[] = [];
   new Gauge({
     name: 'keel_db_pool_connections',
-    help: 'Connections of the service pool: total, idle, and requests waiting for one; max is DATABASE_POOL_MAX',
-    labelNames: ['state'] as const,
+    help: 'Connections of the service pools (primary, and replica when DATABASE_REPLICA_URL is set): total, idle, and requests waiting for one; max is DATABASE_POOL_MAX',
+    labelNames: ['pool', 'state'] as const,
     registers: [registry],
     collect() {
-      for (const { pool, max } of pools) {
-        this.set({ state: 'total' }, pool.totalCount);
-        this.set({ state: 'idle' }, pool.idleCount);
-        this.set({ state: 'waiting' }, pool.waitingCount);
-        this.set({ state: 'max' }, max);
+      for (const { pool, max, name } of pools) {
+        this.set({ pool: name, state: 'total' }, pool.totalCount);
+        this.set({ pool: name, state: 'idle' }, pool.idleCount);
+        this.set({ pool: name, state: 'waiting' }, pool.waitingCount);
+        this.set({ pool: name, state: 'max' }, max);
       }
     },
+  });
+  const replicaTransitions = new Counter({
+    name: 'keel_replica_transitions_total',
+    help: 'Catalogue reads moved to the replica (to="replica") or back to the primary (to="primary": the replica was unreachable, not a standby, or lagging)',
+    labelNames: ['to'] as const,
+    registers: [registry],
+  });
+  const replicaServing = new Gauge({
+    name: 'keel_replica_serving',
+    help: '1 while catalogue reads go to the replica, 0 while they go to the primary',
+    registers: [registry],
+  });
+  const replicaLag = new Gauge({
+    name: 'keel_replica_lag_seconds',
+    help: "The replica's lag at the last background check: how long ago the primary had flushed the oldest WAL the replica has not replayed yet (0 when it has replayed everything)",
+    registers: [registry],
   });
   return {
     registry,
@@ -83,9 +104,14 @@ export function createMetrics(): Metrics {
     },
     response: (status) => responses.inc({ status: String(status) }),
     slowQuery: () => slow.inc(),
-    watchPool: (pool, max) => {
-      pools.push({ pool, max });
+    watchPool: (pool, max, name = 'primary') => {
+      pools.push({ pool, max, name });
     },
+    replicaTransition(to) {
+      replicaTransitions.inc({ to });
+      replicaServing.set(to === 'replica' ? 1 : 0);
+    },
+    replicaLag: (ms) => replicaLag.set(ms / 1_000),
   };
 }
 

@@ -5,6 +5,7 @@ import { type Bulkhead, unlimited } from './bulkhead';
 import { type LoginThrottle, noLoginThrottle } from './login-throttle';
 import type { PaymentProvider } from './payments/payment-provider';
 import { createTestPaymentProvider } from './payments/test-provider';
+import type { ReadReplica } from './read-replica';
 
 /** Settings procedures need; the server fills them from its config. */
 export interface ApiSettings {
@@ -38,7 +39,17 @@ export const defaultApiSettings: ApiSettings = {
 
 /** What every procedure can reach. Tests build it directly, without HTTP. */
 export interface Context {
+  /** The primary: every write, and every read that must see the newest data. */
   db: Kysely<DB>;
+  /** A streaming replica for catalogue reads, when the server has one; see `readCatalogue`. */
+  readReplica: ReadReplica | undefined;
+  /**
+   * The caller wrote within the read-your-writes window (the server reads
+   * the request's marker): its catalogue reads go to the primary.
+   */
+  wroteRecently: boolean;
+  /** Called after each successful mutation by a signed-in caller; the server sets the marker. */
+  markWrite: () => void;
   /** The bearer token of the request, if any; `requireUser` resolves it. */
   token: string | null;
   settings: ApiSettings;
@@ -87,6 +98,9 @@ const testPayments = createTestPaymentProvider();
  */
 export function createInnerContext(deps: {
   db: Kysely<DB>;
+  readReplica?: ReadReplica;
+  wroteRecently?: boolean;
+  markWrite?: () => void;
   token?: string | null;
   settings?: Partial<ApiSettings>;
   clientAddress?: string | null;
@@ -99,6 +113,9 @@ export function createInnerContext(deps: {
 }): Context {
   return {
     db: deps.db,
+    readReplica: deps.readReplica,
+    wroteRecently: deps.wroteRecently ?? false,
+    markWrite: deps.markWrite ?? (() => {}),
     token: deps.token ?? null,
     settings: { ...defaultApiSettings, ...deps.settings },
     clientAddress: deps.clientAddress ?? null,

@@ -127,6 +127,15 @@ function fromSqlState(error: PgError & Error): TRPCError {
 const tlsFailure =
   /^(ERR_TLS_|ERR_SSL_|EPROTO$|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$)/;
 
+/**
+ * Whether `error` says the server could not be reached or would not serve
+ * (the errors `toTRPCError` maps to SERVICE_UNAVAILABLE): the network, TLS,
+ * sign-in, a shutting-down or starting server, too many connections.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return toTRPCError(error).code === 'SERVICE_UNAVAILABLE';
+}
+
 function isConnectionFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: string }).code;

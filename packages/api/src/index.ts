@@ -20,7 +20,7 @@ export {
   TokenRejected,
   TooManyRequests,
 } from './domain-errors';
-export { toTRPCError } from './errors';
+export { isDatabaseUnavailable, toTRPCError } from './errors';
 export {
   createLoginThrottle,
   type LoginThrottle,
@@ -39,6 +39,7 @@ export { createTestPaymentProvider, testCards } from './payments/test-provider';
 export type { Order, OrderItem } from './queries/orders';
 export { type Product, productSorts } from './queries/products';
 export type { PublicUser } from './queries/users';
+export { type ReadReplica, readCatalogue } from './read-replica';
 export { type AppRouter, appRouter } from './root';
 export { createCallerFactory } from './trpc';
 

@@ -130,7 +130,18 @@ export const limitAttempts = t.middleware(({ ctx, path, next }) => {
   return next();
 });
 
+/**
+ * After a signed-in caller's successful mutation, tells the server to mark
+ * the caller as having just written: its next catalogue reads go to the
+ * primary, which already has the change (read your own writes).
+ */
+const markWrites = t.middleware(async ({ ctx, type, next }) => {
+  const result = await next();
+  if (type === 'mutation' && result.ok) ctx.markWrite();
+  return result;
+});
+
 export const rateLimitedProcedure = publicProcedure.use(limitAttempts);
-export const userProcedure = publicProcedure.use(requireUser);
+export const userProcedure = publicProcedure.use(requireUser).use(markWrites);
 export const adminProcedure = userProcedure.use(requireAdmin);
 export const maybeUserProcedure = publicProcedure.use(optionalUser);

@@ -95,10 +95,41 @@ export function createKeelClient(options: KeelClientOptions): KeelClient {
           const token = await readToken();
           return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
         },
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: keepWriteMarker(options.fetch ?? ((input, init) => fetch(input, init))),
       }),
     ],
   });
+}
+
+// The read-your-writes marker a server with a read replica sets after a
+// signed-in caller's write (`keel_wrote_at`, see docs/operations.md).
+const writeMarker = /^keel_wrote_at=(\d{1,15});.*\bMax-Age=(\d{1,6})/i;
+
+/**
+ * Keeps the server's read-your-writes cookie and sends it back until it
+ * expires, so a client that has just placed an order reads the catalogue
+ * from the primary and sees its own change. A browser keeps cookies itself
+ * and hides `Set-Cookie` from scripts, so there this does nothing; Node's
+ * fetch keeps no cookies, so there this is what carries it.
+ */
+function keepWriteMarker(send: typeof fetch): typeof fetch {
+  let marker: { value: string; expires: number } | undefined;
+  return async (input, init) => {
+    let request = init;
+    if (marker && marker.expires > Date.now()) {
+      const headers = new Headers(init?.headers);
+      headers.append('cookie', `keel_wrote_at=${marker.value}`);
+      request = { ...init, headers };
+    }
+    const response = await send(input, request);
+    for (const cookie of response.headers.getSetCookie?.() ?? []) {
+      const match = writeMarker.exec(cookie);
+      if (match?.[1] && match[2]) {
+        marker = { value: match[1], expires: Date.now() + Number(match[2]) * 1_000 };
+      }
+    }
+    return response;
+  };
 }
 
 /**

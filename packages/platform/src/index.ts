@@ -33,6 +33,11 @@ export {
   provisionDatabase,
 } from './embedded/local-database';
 export { type ScratchDatabase, startScratchDatabase } from './embedded/scratch-database';
+export {
+  replicationRole,
+  type StreamingReplicaOptions,
+  startStreamingReplica,
+} from './embedded/streaming-replica';
 export { localhostCertificate } from './embedded/tls-certificate';
 export { type BulkSeedOptions, type BulkSeedReport, seedBulkData } from './seed/bulk-data';
 export {

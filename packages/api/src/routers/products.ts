@@ -8,6 +8,7 @@ import {
   softDeleteProduct,
   updateProduct,
 } from '../queries/products';
+import { readCatalogue } from '../read-replica';
 import { cents, currency, id, text } from '../shapes';
 import { adminProcedure, maybeUserProcedure, refuseRead, router } from '../trpc';
 
@@ -69,22 +70,23 @@ export const productsRouter = router({
           await refuseRead(ctx);
         }
       }
-      return input.search === undefined
-        ? listProducts(ctx.db, input, input)
-        : ctx.searches.run(() => listProducts(ctx.db, input, input));
+      const list = () => readCatalogue(ctx, (db) => listProducts(db, input, input));
+      return input.search === undefined ? list() : ctx.searches.run(list);
     }),
 
   byId: maybeUserProcedure.input(z.object({ id })).query(async ({ ctx, input }) => {
     return (
-      (await findProduct(ctx.db, { id: input.id }, ctx.user?.role === 'admin')) ??
-      Promise.reject(notFound())
+      (await readCatalogue(ctx, (db) =>
+        findProduct(db, { id: input.id }, ctx.user?.role === 'admin'),
+      )) ?? Promise.reject(notFound())
     );
   }),
 
   bySku: maybeUserProcedure.input(z.object({ sku })).query(async ({ ctx, input }) => {
     return (
-      (await findProduct(ctx.db, { sku: input.sku }, ctx.user?.role === 'admin')) ??
-      Promise.reject(notFound())
+      (await readCatalogue(ctx, (db) =>
+        findProduct(db, { sku: input.sku }, ctx.user?.role === 'admin'),
+      )) ?? Promise.reject(notFound())
     );
   }),
 

@@ -42,6 +42,8 @@ const toolingSchema = z.object({
   KEEL_OWNER_PASSWORD: optionalText,
   KEEL_APP_PASSWORD: optionalText,
   KEEL_READONLY_PASSWORD: optionalText,
+  /** `1`: `pnpm dev` also starts a streaming replica of the embedded server. */
+  KEEL_DEV_REPLICA: z.enum(['0', '1']).default('0'),
   /** `1` skips the PgBouncer suite on a machine that has no PgBouncer and cannot install it. */
   KEEL_SKIP_PGBOUNCER: z.enum(['0', '1']).default('0'),
 });
@@ -87,6 +89,7 @@ export function localDatabaseOptionsFromEnv(
     },
     database: vars.KEEL_DATABASE,
     slowQueryMs: vars.KEEL_PG_SLOW_QUERY_MS,
+    replica: vars.KEEL_DEV_REPLICA === '1',
     mode,
   };
 }

@@ -103,13 +103,17 @@ export async function startEmbeddedPostgres(
   throw lastError;
 }
 
-// TLS is the only way in over TCP; there is no Unix socket.
+// TLS is the only way in over TCP; there is no Unix socket. A streaming
+// replica's connection is of its own kind ("replication", which "all" does
+// not match), as a role with the REPLICATION attribute (startStreamingReplica).
 const hbaRules = `# Written by Keel on every start: TCP connections must use TLS.
-# TYPE    DATABASE  USER  ADDRESS       METHOD
-hostssl   all       all   127.0.0.1/32  scram-sha-256
-hostssl   all       all   ::1/128       scram-sha-256
-hostnossl all       all   0.0.0.0/0     reject
-hostnossl all       all   ::/0          reject
+# TYPE    DATABASE     USER  ADDRESS       METHOD
+hostssl   all          all   127.0.0.1/32  scram-sha-256
+hostssl   all          all   ::1/128       scram-sha-256
+hostssl   replication  all   127.0.0.1/32  scram-sha-256
+hostssl   replication  all   ::1/128       scram-sha-256
+hostnossl all          all   0.0.0.0/0     reject
+hostnossl all          all   ::/0          reject
 `;
 
 /**
@@ -211,6 +215,10 @@ function serverSettings(dataDir: string, options: EmbeddedPostgresOptions): stri
     log_parameter_max_length: '0',
     log_parameter_max_length_on_error: '0',
     log_temp_files: '0',
+    // A replication slot whose replica is gone keeps WAL for it; past this
+    // much the slot is given up (the dev replica is then rebuilt) rather than
+    // filling the disk.
+    max_slot_wal_keep_size: '2GB',
   };
   if (!options.persistent) {
     // A throwaway test cluster does not need crash safety; this makes tests much faster.

@@ -20,6 +20,7 @@ import {
   superuserName,
 } from './embedded-postgres';
 import { serverOsUser } from './os-user';
+import { startStreamingReplica } from './streaming-replica';
 
 /** Where the service and the tooling find the database. */
 export interface DatabaseTarget {
@@ -31,7 +32,14 @@ export interface DatabaseTarget {
   readonlyUrl?: string;
   /** Set when this call started the embedded server. */
   embedded?: EmbeddedPostgres;
-  /** Stops the embedded server if this call started it (saying how); otherwise does nothing. */
+  /** The streaming replica's service connection (as `keel_app`), when one was asked for. */
+  replicaAppUrl?: string;
+  /** The streaming replica this call started (`replica: true`). */
+  replica?: EmbeddedPostgres;
+  /**
+   * Stops the embedded server if this call started it (saying how), its
+   * replica first; otherwise does nothing.
+   */
   release(): Promise<StopPath | 'nothing to stop'>;
 }
 
@@ -48,6 +56,11 @@ export interface LocalDatabaseOptions {
   passwords: RolePasswords;
   database: string;
   slowQueryMs: number;
+  /**
+   * Also start a streaming replica of the embedded server, in
+   * `<dataDir>-replica` (`KEEL_DEV_REPLICA=1`; own mode only).
+   */
+  replica?: boolean;
   /**
    * `attach`: reuse a server another process (say `pnpm dev`) already runs on
    * this data directory. `own`: stop such a leftover and start our own.
@@ -70,6 +83,11 @@ export interface LocalDatabaseOptions {
  * ```
  */
 export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<DatabaseTarget> {
+  if (options.databaseUrl && options.replica && options.mode === 'own') {
+    throw new Error(
+      'KEEL_DEV_REPLICA=1 starts a replica of the embedded database, but DATABASE_URL names an external one: set DATABASE_REPLICA_URL to its replica instead',
+    );
+  }
   if (options.databaseUrl) {
     return {
       appUrl: options.databaseUrl,
@@ -101,10 +119,33 @@ export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<
     await server.stop();
     throw error;
   }
+  const urls = urlsFor(server.port, server.certificatePath, options);
+  if (!(options.replica && options.mode === 'own')) {
+    return { ...urls, embedded: server, release: () => server.stop() };
+  }
+  let replica: EmbeddedPostgres;
+  try {
+    replica = await startStreamingReplica({
+      primary: server,
+      superuserPassword: options.superuserPassword,
+      dataDir: `${options.dataDir}-replica`,
+      persistent: true,
+      ...(options.onLog ? { onLog: options.onLog } : {}),
+    });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
   return {
-    ...urlsFor(server.port, server.certificatePath, options),
+    ...urls,
     embedded: server,
-    release: () => server.stop(),
+    replica,
+    replicaAppUrl: replica.url(roleNames.app, options.passwords.app, options.database),
+    release: async () => {
+      // The replica first: the primary's shutdown then has no standby to wait for.
+      await replica.stop();
+      return server.stop();
+    },
   };
 }
 

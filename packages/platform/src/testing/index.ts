@@ -22,6 +22,7 @@ export {
   testPassword,
   uniqueSku,
 } from './fixtures';
+export { type ReplicatedDatabase, startReplicatedDatabase } from './replica';
 export type { TestPostgres } from './test-postgres';
 
 /** A database of a test file's own, cloned from the migrated template. */
