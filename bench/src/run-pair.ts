@@ -1,7 +1,12 @@
 // `pnpm --filter @keel/bench bench:pair NAME=VALUE`: scenario A against two
 // Keel servers, one with NAME=VALUE, in interleaved rounds (BENCH_ROUNDS,
-// at least 5; BENCH_SECONDS). With no argument it is scenario H (METRICS_PORT).
+// at least 5; BENCH_SECONDS). `bench:pair --against=<other build>/main.mjs`
+// compares this checkout's build (apps/server/dist) with another one, e.g.
+// main's, built with `node apps/server/build.mjs <dir>` from that checkout.
+// With no argument it is scenario H (METRICS_PORT).
 import '@keel/runtime/require-node';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createDb } from '@keel/db';
 import { prepareBenchDatabase } from './bench-database';
 import { benchEnv } from './env';
@@ -20,7 +25,21 @@ const options = {
   seconds: benchEnv.BENCH_SECONDS ?? 10,
   warmupSeconds: 3,
 };
-if (setting === undefined || setting === 'METRICS_PORT') {
+if (setting?.startsWith('--against=')) {
+  const other = resolve(setting.slice('--against='.length));
+  if (!existsSync(other)) throw new Error(`--against: no server build at ${other}`);
+  const result = await comparePair(
+    bench,
+    cursors,
+    [
+      { name: 'keel (other build)', env: {}, script: other },
+      { name: 'keel (this build)', env: {} },
+    ],
+    options,
+    log,
+  );
+  console.log(JSON.stringify(result, null, 2));
+} else if (setting === undefined || setting === 'METRICS_PORT') {
   console.log(JSON.stringify(await instrumentationCost(bench, cursors, options, log), null, 2));
 } else {
   const [name = '', value = ''] = setting.split('=');

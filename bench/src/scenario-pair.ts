@@ -1,4 +1,4 @@
-// Two production Keel servers that differ in one setting, under scenario A's
+// Two production Keel servers that differ in one setting (or are two builds), under scenario A's
 // load (products.list, limit 50, random cursors, 32 connections), in
 // interleaved rounds: what one setting costs or saves, measured in one run.
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ export interface Variant {
   name: string;
   /** Settings on top of the bench's production environment. */
   env: Record<string, string>;
+  /** Another server build to run (default apps/server/dist/main.mjs). */
+  script?: string;
 }
 
 export interface PairResult {
@@ -53,7 +55,7 @@ export async function comparePair(
     servers.push(
       await startServer(
         variant.name,
-        keelScript,
+        variant.script ?? keelScript,
         { ...keelServerEnv(bench), ...variant.env },
         '/readyz',
       ),

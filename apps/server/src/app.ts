@@ -3,9 +3,12 @@ import {
   type ApiSettings,
   appRouter,
   bearerToken,
+  createAttemptLimit,
   createBulkhead,
   createInnerContext,
   createLoginThrottle,
+  createMemoryLimitStore,
+  createPostgresLimitStore,
   type PaymentProvider,
   type ReadReplica,
 } from '@keel/api';
@@ -20,7 +23,7 @@ import { clientAddressOf, type TrustProxy } from './http/client-address';
 import { applyCors, corsOriginSet } from './http/cors';
 import { createOutageLog, type OutageLog } from './http/outage-log';
 import { createQueryLane } from './http/query-lane';
-import { createRateLimiter, createTokenBucket } from './http/rate-limit';
+import { createTokenBucket } from './http/rate-limit';
 import { readYourWrites } from './http/read-your-writes';
 import { requestState, startRequestLog, withRequest } from './http/request-log';
 import { captureHelmetHeaders } from './http/security-headers';
@@ -48,7 +51,13 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   bodyLimitBytes?: number;
   maxBatchSize?: number;
+  /** auth.login / auth.register calls per client address per minute, across every instance. Default 10. */
   authRateLimitPerMinute?: number;
+  /**
+   * Where the sign-in limits count: `postgres` (default), shared by every
+   * instance on the database; `memory`, this process alone (one-process setups).
+   */
+  rateLimitStore?: 'postgres' | 'memory';
   /** Reads (query calls) per client address per minute. Default 600. */
   readRateLimitPerMinute?: number;
   /** Text searches running at once in this process. Default 2. */
@@ -69,10 +78,20 @@ export interface AppDeps {
 }
 
 function contextFactory(deps: AppDeps) {
-  const allowAttempt = createRateLimiter(deps.authRateLimitPerMinute ?? 10);
-  // Per account, in this process (several instances each keep their own).
-  const loginThrottle = createLoginThrottle();
-  // A token bucket: the minute's reads come at a steady rate (10 s of them may be saved up).
+  const store =
+    deps.rateLimitStore === 'memory' ? createMemoryLimitStore() : createPostgresLimitStore(deps.db);
+  deps.logger.info(
+    { rateLimitStore: store.kind },
+    store.kind === 'memory'
+      ? 'sign-in limits count in this process only (RATE_LIMIT_STORE=memory): run one instance'
+      : 'sign-in limits count in PostgreSQL, shared by every instance; read limits count per instance',
+  );
+  const allowAttempt = createAttemptLimit(store, deps.authRateLimitPerMinute ?? 10);
+  // Per account, whatever the address or the instance.
+  const loginThrottle = createLoginThrottle(store);
+  // Per instance, so that reads pay no round trip: N instances allow N times
+  // this. A token bucket: the minute's reads come at a steady rate (10 s of
+  // them may be saved up).
   const readLimiter = createTokenBucket(deps.readRateLimitPerMinute ?? 600);
   const allowRead = (address: string, cost?: number) => readLimiter(address, undefined, cost);
   // At most this many searches hold pooled connections at once; plain reads keep the rest.

@@ -69,9 +69,15 @@ const schema = z.object({
     .default(100 * 1024),
   /** Most calls in one batched request. */
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(20),
-  /** auth.login / auth.register calls per client address per minute. */
+  /** auth.login / auth.register calls per client address per minute, across all instances. */
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
-  /** Query calls (each call of a batch counts) per client address per minute. */
+  /**
+   * Where the sign-in limits (per address and per account) count: `postgres`
+   * (the rate_limit_counters table, shared by every instance) or `memory`
+   * (this process only: for a single process, e.g. development).
+   */
+  RATE_LIMIT_STORE: z.enum(['postgres', 'memory']).default('postgres'),
+  /** Query calls (each call of a batch counts) per client address per minute, per instance. */
   READ_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(60).default(600),
   /** Text searches running at once in one process; the rest of the pool stays for plain reads. */
   MAX_CONCURRENT_SEARCHES: z.coerce.number().int().min(1).default(2),

@@ -112,6 +112,7 @@ const listener = createRequestListener({
   bodyLimitBytes: config.BODY_LIMIT_BYTES,
   maxBatchSize: config.MAX_BATCH_SIZE,
   authRateLimitPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
+  rateLimitStore: config.RATE_LIMIT_STORE,
   readRateLimitPerMinute: config.READ_RATE_LIMIT_PER_MINUTE,
   maxConcurrentSearches: config.MAX_CONCURRENT_SEARCHES,
   settings: {

@@ -6,7 +6,6 @@ import { createDb, type DB } from '@keel/db';
 import { findFreePort } from '@keel/platform';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
-import { expect } from 'vitest';
 import { type AppDeps, createRequestListener } from '../src/app';
 
 /** The real app on an ephemeral port, and a way to count HTTP requests. */
@@ -73,12 +72,13 @@ export function appDb(url: string, maxConnections = 10): Kysely<DB> {
  * The service as its own process (`node <args>`: the built bundle, or
  * src/main.ts under tsx) on a free port, with `env` on top of this one's and
  * no storefront; resolves once /healthz answers. `stop` sends SIGTERM and
- * waits for the exit (the graceful shutdown); `kill` is for cleanup.
+ * waits for the exit (the graceful shutdown); `kill` sends SIGKILL (a crash,
+ * or cleanup) and resolves once the process is gone.
  */
 export async function startServiceProcess(
   args: string[],
   env: Record<string, string>,
-): Promise<{ base: string; stop(): Promise<void>; kill(): void }> {
+): Promise<{ base: string; stop(): Promise<void>; kill(): Promise<void> }> {
   const port = await findFreePort();
   const service = spawn(process.execPath, args, {
     env: { ...process.env, PORT: String(port), WEB_DIST_DIR: 'none', LOG_LEVEL: 'warn', ...env },
@@ -87,22 +87,24 @@ export async function startServiceProcess(
   const exited = new Promise<void>((resolve) => service.once('exit', () => resolve()));
   const kill = () => {
     if (service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
+    return exited;
   };
   const base = `http://127.0.0.1:${port}`;
-  try {
-    await expect
-      .poll(
-        () =>
-          fetch(`${base}/healthz`).then(
-            (r) => r.status,
-            () => 0,
-          ),
-        { timeout: 30_000 },
-      )
-      .toBe(200);
-  } catch (error) {
-    kill();
-    throw error;
+  // A plain loop rather than expect.poll, so that a beforeAll can start it too.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = await fetch(`${base}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    if (service.exitCode !== null || Date.now() > deadline) {
+      await kill();
+      throw new Error(
+        `the service (node ${args.join(' ')}) ${service.exitCode !== null ? `exited with ${service.exitCode}` : 'did not answer /healthz within 30 s'}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     base,

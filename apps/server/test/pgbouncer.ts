@@ -3,13 +3,13 @@
 // in front of a test database, with TLS on both sides and SCRAM auth.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { createPool, roleNames } from '@keel/db';
 import { findFreePort, localhostCertificate } from '@keel/platform';
 import type { TestPostgres } from '@keel/platform/testing';
+import { ensureDebianPackage } from './debian-package';
 
 const host = '127.0.0.1';
 
@@ -18,81 +18,12 @@ export const installHint =
   'install it with `sudo apt-get install -y pgbouncer` (Debian/Ubuntu), `brew install pgbouncer` (macOS) ' +
   'or your distribution’s package, or set KEEL_SKIP_PGBOUNCER=1 to skip the PgBouncer suite';
 
-/** The `pgbouncer` executable on PATH or in /usr/sbin, if there is one. */
-export function findPgBouncer(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = join(dir, 'pgbouncer');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /**
- * The `pgbouncer` executable. When it is missing and this process is root
- * (CI), installs Debian's package (`apt-get install -y pgbouncer`, after an
- * `apt-get update` if the first attempt fails); otherwise throws an Error
- * that says how to install it.
+ * The `pgbouncer` executable; when it is missing and this process is root
+ * (CI), installs Debian's package first (see `ensureDebianPackage`).
  */
-export async function ensurePgBouncer(log: (line: string) => void = () => {}): Promise<string> {
-  const found = findPgBouncer();
-  if (found) return found;
-  if (userInfo().uid !== 0) {
-    throw new Error(`pgbouncer is not installed and this process is not root; ${installHint}`);
-  }
-  log('pgbouncer not found: apt-get install -y pgbouncer');
-  let output = '';
-  try {
-    output += await apt(['install', '-y', 'pgbouncer']);
-  } catch (first) {
-    log('apt-get install failed; running apt-get update and trying again');
-    try {
-      output += await apt(['update']);
-      output += await apt(['install', '-y', 'pgbouncer']);
-    } catch (second) {
-      throw new Error(
-        `pgbouncer is not installed and \`apt-get install -y pgbouncer\` failed; ${installHint}\n` +
-          `first attempt: ${(first as Error).message}\nafter apt-get update: ${(second as Error).message}`,
-      );
-    }
-  }
-  const installed = findPgBouncer();
-  if (!installed) {
-    throw new Error(
-      `apt-get install -y pgbouncer succeeded but no pgbouncer executable was found; ${installHint}\n${output}`,
-    );
-  }
-  return installed;
-}
-
-function apt(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('apt-get', args, {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(
-            new Error(`apt-get ${args.join(' ')} exited with ${code}: ${output.slice(-2_000)}`),
-          ),
-    );
-  });
+export function ensurePgBouncer(log: (line: string) => void = () => {}): Promise<string> {
+  return ensureDebianPackage('pgbouncer', installHint, log);
 }
 
 /** `PgBouncer 1.18.0` (the first line of `pgbouncer --version`). */

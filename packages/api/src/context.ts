@@ -1,6 +1,7 @@
 import type { DB } from '@keel/db';
 import type { Kysely } from 'kysely';
 import { addressKey } from './address-key';
+import type { AttemptLimit } from './attempt-limit';
 import { type Bulkhead, unlimited } from './bulkhead';
 import { type LoginThrottle, noLoginThrottle } from './login-throttle';
 import type { PaymentProvider } from './payments/payment-provider';
@@ -57,8 +58,8 @@ export interface Context {
   clientAddress: string | null;
   /** What the per-address limits count this caller against: see `addressKey`. */
   limitKey: string;
-  /** Returns false when `key` has used up its attempts (login/register rate limit). */
-  allowAttempt: (key: string) => boolean;
+  /** Resolves false when `key` has used up its attempts (login/register rate limit). */
+  allowAttempt: AttemptLimit;
   /** Failed sign-ins per account, whatever the address. */
   loginThrottle: LoginThrottle;
   /** Charges `cost` reads (default 1) to this address; false when its reads for the minute are used up. */
@@ -104,7 +105,7 @@ export function createInnerContext(deps: {
   token?: string | null;
   settings?: Partial<ApiSettings>;
   clientAddress?: string | null;
-  allowAttempt?: (key: string) => boolean;
+  allowAttempt?: AttemptLimit;
   loginThrottle?: LoginThrottle;
   allowRead?: (address: string, cost?: number) => boolean;
   searches?: Bulkhead;
@@ -120,7 +121,7 @@ export function createInnerContext(deps: {
     settings: { ...defaultApiSettings, ...deps.settings },
     clientAddress: deps.clientAddress ?? null,
     limitKey: addressKey(deps.clientAddress ?? null),
-    allowAttempt: deps.allowAttempt ?? (() => true),
+    allowAttempt: deps.allowAttempt ?? (async () => true),
     loginThrottle: deps.loginThrottle ?? noLoginThrottle,
     allowRead: deps.allowRead ?? (() => true),
     searches: deps.searches ?? unlimited,

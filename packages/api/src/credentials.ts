@@ -16,8 +16,9 @@ export function tooManyFailures(waitMs: number): TooManyRequests {
 /**
  * The live, active account with this email and password, or null. A
  * throttled account is refused (`TooManyRequests`) before any lookup. The
- * attempt is counted as failed before the first await and cleared on
- * success, so attempts sent in parallel cannot all slip past the throttle.
+ * attempt is counted as failed, in the same step that checks the wait,
+ * before the lookup, and cleared on success, so attempts sent in parallel
+ * cannot all slip past the throttle.
  *
  * @example
  * ```ts
@@ -30,13 +31,12 @@ export async function checkCredentials(
   email: string,
   password: string,
 ) {
-  const wait = ctx.loginThrottle.waitMs(email);
+  const wait = await ctx.loginThrottle.attempt(email);
   if (wait > 0) throw tooManyFailures(wait);
-  ctx.loginThrottle.failed(email);
   const found = await findLoginUser(ctx.db, email);
   // An unknown email checks a decoy hash, so both failures take as long.
   const matches = await verifyPassword(password, found?.passwordHash ?? (await decoyPasswordHash));
   if (!found || !matches) return null;
-  ctx.loginThrottle.succeeded(email);
+  await ctx.loginThrottle.succeeded(email);
   return found;
 }

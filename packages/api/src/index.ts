@@ -1,5 +1,6 @@
 // The public surface of @keel/api.
 
+export { type AttemptLimit, createAttemptLimit } from './attempt-limit';
 export { type Bulkhead, createBulkhead } from './bulkhead';
 export {
   type ApiSettings,
@@ -22,6 +23,12 @@ export {
 } from './domain-errors';
 export { isDatabaseUnavailable, toTRPCError } from './errors';
 export {
+  createMemoryLimitStore,
+  type LimitStore,
+  type ThrottleRule,
+  throttleDelayMs,
+} from './limit-store';
+export {
   createLoginThrottle,
   type LoginThrottle,
   type LoginThrottleOptions,
@@ -36,6 +43,10 @@ export type {
   PaymentProvider,
 } from './payments/payment-provider';
 export { createTestPaymentProvider, testCards } from './payments/test-provider';
+export {
+  createPostgresLimitStore,
+  type PostgresLimitStoreOptions,
+} from './postgres-limit-store';
 export type { Order, OrderItem } from './queries/orders';
 export { type Product, productSorts } from './queries/products';
 export type { PublicUser } from './queries/users';

@@ -1,19 +1,22 @@
 // Failed sign-ins counted per account (by email), whatever address they come
 // from: after a few free failures each further one doubles the wait. Unknown
 // emails are throttled exactly like real ones, so the throttle reveals nothing.
+import type { LimitStore, ThrottleRule } from './limit-store';
 
-/** The throttle procedures consult; the server creates one per process. */
+/** The throttle procedures consult. */
 export interface LoginThrottle {
-  /** Milliseconds this email must still wait before another attempt; 0 when it may try. */
-  waitMs(email: string, now?: number): number;
   /**
-   * Counts an attempt as failed. Callers count it *before* checking the
-   * password (and clear it on success), so attempts sent in parallel cannot
-   * all pass the check while the first is still hashing.
+   * One sign-in attempt for `email`: while the account must wait, returns the
+   * milliseconds left; otherwise counts the attempt as failed and returns 0.
+   * Callers count *before* checking the password (and clear the count on
+   * success), so attempts sent in parallel, to any instance, cannot all pass
+   * the check while the first is still hashing.
    */
-  failed(email: string, now?: number): void;
+  attempt(email: string): Promise<number>;
   /** A successful sign-in clears the count. */
-  succeeded(email: string): void;
+  succeeded(email: string): Promise<void>;
+  /** Milliseconds this email must still wait before another attempt; 0 when it may try. */
+  waitMs(email: string): Promise<number>;
 }
 
 export interface LoginThrottleOptions {
@@ -25,62 +28,42 @@ export interface LoginThrottleOptions {
   maxDelayMs?: number;
   /** How long an account's failures are remembered after its last one. Default 24 hours. */
   forgetAfterMs?: number;
-  /** The time now, in ms; tests pass a fixed clock. Default `Date.now`. */
-  clock?: () => number;
 }
 
 /**
- * An in-memory throttle for one process.
+ * The per-account throttle, counting in `store` (memory for one process,
+ * PostgreSQL for several).
  *
  * @example
  * ```ts
- * const throttle = createLoginThrottle({ freeFailures: 5 });
- * if (throttle.waitMs(email) > 0) refuse();
+ * const throttle = createLoginThrottle(createMemoryLimitStore(), { freeFailures: 5 });
+ * const wait = await throttle.attempt(email);
+ * if (wait > 0) refuse(wait);
  * ```
  */
-export function createLoginThrottle(options: LoginThrottleOptions = {}): LoginThrottle {
-  const freeFailures = options.freeFailures ?? 5;
-  const baseDelayMs = options.baseDelayMs ?? 1_000;
-  const maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
-  // Far longer than the longest wait: forgetting an account when its wait
-  // ends would hand out five free guesses again.
-  const forgetAfterMs = options.forgetAfterMs ?? 24 * 3600_000;
-  const clock = options.clock ?? Date.now;
-  const accounts = new Map<
-    string,
-    { failures: number; blockedUntil: number; lastFailure: number }
-  >();
-  let lastSweep = 0;
-  const key = (email: string) => email.trim().toLowerCase();
+export function createLoginThrottle(
+  store: LimitStore,
+  options: LoginThrottleOptions = {},
+): LoginThrottle {
+  const rule: ThrottleRule = {
+    freeFailures: options.freeFailures ?? 5,
+    baseDelayMs: options.baseDelayMs ?? 1_000,
+    maxDelayMs: options.maxDelayMs ?? 15 * 60_000,
+    // Far longer than the longest wait: forgetting an account when its wait
+    // ends would hand out five free guesses again.
+    forgetAfterMs: options.forgetAfterMs ?? 24 * 3600_000,
+  };
+  const key = (email: string) => `sign-in:${email.trim().toLowerCase()}`;
   return {
-    waitMs(email, now = clock()) {
-      const account = accounts.get(key(email));
-      return account ? Math.max(0, account.blockedUntil - now) : 0;
-    },
-    failed(email, now = clock()) {
-      if (now - lastSweep > 60_000) {
-        for (const [k, a] of accounts) if (now - a.lastFailure > forgetAfterMs) accounts.delete(k);
-        lastSweep = now;
-      }
-      const k = key(email);
-      const account = accounts.get(k) ?? { failures: 0, blockedUntil: 0, lastFailure: now };
-      account.failures += 1;
-      account.lastFailure = now;
-      if (account.failures > freeFailures) {
-        const delay = baseDelayMs * 2 ** (account.failures - freeFailures - 1);
-        account.blockedUntil = now + Math.min(maxDelayMs, delay);
-      }
-      accounts.set(k, account);
-    },
-    succeeded(email) {
-      accounts.delete(key(email));
-    },
+    attempt: (email) => store.attempt(key(email), rule),
+    succeeded: (email) => store.forget(key(email)),
+    waitMs: (email) => store.waitMs(key(email), rule),
   };
 }
 
 /** A throttle that never waits: the default for contexts tests build by hand. */
 export const noLoginThrottle: LoginThrottle = {
-  waitMs: () => 0,
-  failed: () => {},
-  succeeded: () => {},
+  attempt: async () => 0,
+  succeeded: async () => {},
+  waitMs: async () => 0,
 };

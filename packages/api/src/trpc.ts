@@ -120,8 +120,8 @@ export const optionalUser = t.middleware(async ({ ctx, next }) => {
 });
 
 /** Limits attempts per client address and procedure (login, register). */
-export const limitAttempts = t.middleware(({ ctx, path, next }) => {
-  if (!ctx.allowAttempt(`${path}:${ctx.limitKey}`)) {
+export const limitAttempts = t.middleware(async ({ ctx, path, next }) => {
+  if (!(await ctx.allowAttempt(`${path}:${ctx.limitKey}`))) {
     throw new TRPCError({
       code: 'TOO_MANY_REQUESTS',
       message: 'too many attempts; wait a minute and retry',

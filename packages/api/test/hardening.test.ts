@@ -6,7 +6,13 @@ import { createTestDatabase } from '@keel/platform/testing';
 import { TRPCError } from '@trpc/server';
 import { afterAll, describe, expect, test } from 'vitest';
 import { bearerToken, createInnerContext } from '../src/context';
-import { createCaller, createLoginThrottle, type LoginThrottle } from '../src/index';
+import {
+  createCaller,
+  createLoginThrottle,
+  createPostgresLimitStore,
+  type LoginThrottle,
+  type LoginThrottleOptions,
+} from '../src/index';
 import { weakPasswordReason } from '../src/shapes';
 
 const testDb = await createTestDatabase();
@@ -14,7 +20,12 @@ afterAll(() => testDb.destroy());
 const db = testDb.db;
 const password = 'correct-horse-battery';
 
-function callers(loginThrottle: LoginThrottle = createLoginThrottle()) {
+/** The throttle as the service runs it, counting in PostgreSQL; `clock` stops time for a test. */
+function throttleFor(options: LoginThrottleOptions = {}, clock?: () => number): LoginThrottle {
+  return createLoginThrottle(createPostgresLimitStore(db, clock ? { clock } : {}), options);
+}
+
+function callers(loginThrottle: LoginThrottle = throttleFor()) {
   return {
     anonymous: createCaller(createInnerContext({ db, loginThrottle })),
     asUser: (token: string) => createCaller(createInnerContext({ db, token, loginThrottle })),
@@ -47,11 +58,7 @@ async function register(label: string, loginThrottle?: LoginThrottle) {
 describe('the sign-in throttle, per account', () => {
   test('after 5 failures from anywhere the next attempt waits, then the wait doubles', async () => {
     // A stopped clock: the wait shown must not depend on how long a hash took.
-    const throttle = createLoginThrottle({
-      freeFailures: 5,
-      baseDelayMs: 60_000,
-      clock: () => 2_000_000,
-    });
+    const throttle = throttleFor({ freeFailures: 5, baseDelayMs: 60_000 }, () => 2_000_000);
     const { email } = await register('throttled', throttle);
     const { anonymous } = callers(throttle);
     for (let i = 0; i < 5; i += 1) {
@@ -65,18 +72,15 @@ describe('the sign-in throttle, per account', () => {
     const refused = await failure(anonymous.auth.login({ email, password }));
     expect(refused.code).toBe('TOO_MANY_REQUESTS');
     expect(refused.message).toMatch(/too many failed sign-ins for this email; try again in 60 s/);
-    expect(throttle.waitMs(email)).toBeGreaterThan(59_000);
-    throttle.failed(email);
-    expect(throttle.waitMs(email)).toBeGreaterThan(119_000);
+    expect(await throttle.waitMs(email)).toBe(60_000);
+    // Refused attempts count nothing; the next counted failure doubles the wait.
+    expect(await throttle.attempt(email)).toBe(60_000);
+    expect(await throttle.waitMs(email)).toBe(60_000);
   });
 
   test('an unknown email is throttled exactly like a real one, so the refusal reveals nothing', async () => {
     // A stopped clock: the wait shown must not depend on how long a hash took.
-    const throttle = createLoginThrottle({
-      freeFailures: 2,
-      baseDelayMs: 60_000,
-      clock: () => 1_000_000,
-    });
+    const throttle = throttleFor({ freeFailures: 2, baseDelayMs: 60_000 }, () => 1_000_000);
     const { email } = await register('real', throttle);
     const { anonymous } = callers(throttle);
     const ghost = `ghost-${randomUUID().slice(0, 8)}@example.com`;
@@ -96,19 +100,19 @@ describe('the sign-in throttle, per account', () => {
   });
 
   test('a successful sign-in clears the count; the email is matched case-insensitively', async () => {
-    const throttle = createLoginThrottle({ freeFailures: 1, baseDelayMs: 60_000 });
+    const throttle = throttleFor({ freeFailures: 1, baseDelayMs: 60_000 });
     const { email } = await register('cleared', throttle);
     const { anonymous } = callers(throttle);
     await failure(anonymous.auth.login({ email, password: 'wrong-password' }));
     await anonymous.auth.login({ email: email.toUpperCase(), password });
     await failure(anonymous.auth.login({ email, password: 'wrong-password' }));
-    expect(throttle.waitMs(email)).toBe(0);
+    expect(await throttle.waitMs(email)).toBe(0);
   });
 });
 
 describe('sensitive changes ask for the password again', () => {
   test('changing the password needs currentPassword; a wrong one is a field error that counts toward the throttle', async () => {
-    const throttle = createLoginThrottle({ freeFailures: 1, baseDelayMs: 60_000 });
+    const throttle = throttleFor({ freeFailures: 1, baseDelayMs: 60_000 });
     const { caller, email } = await register('repass', throttle);
     const missing = await failure(caller.users.updateMe({ password: 'another-long-secret' }));
     expect(shaped(missing)).toEqual({ code: 'BAD_REQUEST', fields: ['currentPassword'] });
@@ -118,11 +122,11 @@ describe('sensitive changes ask for the password again', () => {
     );
     expect(shaped(wrong)).toEqual({ code: 'BAD_REQUEST', fields: ['currentPassword'] });
     expect(wrong.message).toBe('invalid input: currentPassword: is not your current password');
-    expect(throttle.waitMs(email)).toBe(0);
+    expect(await throttle.waitMs(email)).toBe(0);
     await failure(
       caller.users.updateMe({ password: 'another-long-secret', currentPassword: 'guessing-2' }),
     );
-    expect(throttle.waitMs(email)).toBeGreaterThan(0);
+    expect(await throttle.waitMs(email)).toBeGreaterThan(0);
     expect(
       (
         await failure(
@@ -308,7 +312,7 @@ describe('the search bulkhead', () => {
 
 describe('the throttle under parallel attempts', () => {
   test('ten wrong passwords sent at once still end in the wait', async () => {
-    const throttle = createLoginThrottle({ freeFailures: 5, baseDelayMs: 60_000 });
+    const throttle = throttleFor({ freeFailures: 5, baseDelayMs: 60_000 });
     const { email } = await register('parallel', throttle);
     const { anonymous } = callers(throttle);
     const outcomes = await Promise.allSettled(
@@ -324,17 +328,21 @@ describe('the throttle under parallel attempts', () => {
     expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS').length).toBeGreaterThanOrEqual(4);
   });
 
-  test('an account is remembered long after its longest wait', () => {
-    const throttle = createLoginThrottle({
-      freeFailures: 1,
-      baseDelayMs: 1_000,
-      maxDelayMs: 2_000,
-    });
-    const t0 = 1_000_000;
-    for (let i = 0; i < 4; i += 1) throttle.failed('kept@example.com', t0);
-    // 16 minutes later another account's failure sweeps; this one is not forgotten.
-    throttle.failed('other@example.com', t0 + 16 * 60_000);
-    throttle.failed('kept@example.com', t0 + 16 * 60_000);
-    expect(throttle.waitMs('kept@example.com', t0 + 16 * 60_000)).toBe(2_000);
+  test('an account is remembered long after its longest wait', async () => {
+    let now = 1_000_000;
+    const throttle = throttleFor(
+      { freeFailures: 1, baseDelayMs: 1_000, maxDelayMs: 2_000 },
+      () => now,
+    );
+    const kept = `kept-${randomUUID().slice(0, 8)}@example.com`;
+    expect(await throttle.attempt(kept)).toBe(0);
+    expect(await throttle.attempt(kept)).toBe(0);
+    now += 1_000;
+    expect(await throttle.attempt(kept)).toBe(0);
+    // 16 minutes later another account's failure sweeps expired counts; this one is not forgotten.
+    now += 16 * 60_000;
+    await throttle.attempt(`other-${randomUUID().slice(0, 8)}@example.com`);
+    expect(await throttle.attempt(kept)).toBe(0);
+    expect(await throttle.waitMs(kept)).toBe(2_000);
   });
 });

@@ -27,6 +27,12 @@ export interface StandardTableSpec {
   foreignKeys?: ForeignKeySpec[];
   /** The table's own columns and constraints. */
   columns?: (table: CreateTableBuilder<string, string>) => CreateTableBuilder<string, string>;
+  /**
+   * `create unlogged table`: no write-ahead log, so writes cost less, but
+   * PostgreSQL empties the table after a crash and streaming replicas do not
+   * receive it. Only for data that may be lost (counters, caches).
+   */
+  unlogged?: boolean;
 }
 
 /**
@@ -51,8 +57,10 @@ export async function createStandardTable(
 ): Promise<void> {
   if (spec.schema) db = db.withSchema(spec.schema);
   const qualified = spec.schema ? `${spec.schema}.${name}` : name;
-  let table = db.schema
-    .createTable(name)
+  let table = db.schema.createTable(name);
+  // Kysely has no builder method for UNLOGGED; modifyFront puts it after CREATE.
+  if (spec.unlogged) table = table.modifyFront(sql`unlogged`);
+  table = table
     .addColumn('id', 'uuid', (c) => c.notNull().defaultTo(sql`uuidv7()`))
     .addPrimaryKeyConstraint(`${name}_pkey`, ['id']);
   for (const fk of spec.foreignKeys ?? []) {

@@ -97,6 +97,21 @@ async function pgError(run: Promise<unknown>): Promise<PgError> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function insertCounter(overrides: New<'rate_limit_counters'> = {}) {
+  counter += 1;
+  return db
+    .insertInto('rate_limit_counters')
+    .values({
+      key: `attempt:auth.login:192.0.2.${counter % 250}:${counter}`,
+      hit_count: 1,
+      last_hit_at: new Date(),
+      expires_at: new Date(Date.now() + 60_000),
+      ...overrides,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
 // Shared parents for the cases below; a refused insert leaves nothing behind.
 const ann = await insertUser();
 const widget = await insertProduct();
@@ -175,6 +190,14 @@ describe('CHECK constraints', () => {
     ['an empty product name', 'order_items_product_name_check', { product_name: '' }],
   ])('order_items: %s is refused with 23514 %s', (_, constraint, values) =>
     refused(insertItem({ ...annItem, ...values }), constraint),
+  );
+
+  test.each<[string, string, New<'rate_limit_counters'>]>([
+    ['an empty key', 'rate_limit_counters_key_check', { key: '' }],
+    ['a 601-character key', 'rate_limit_counters_key_check', { key: 'k'.repeat(601) }],
+    ['a count of 0', 'rate_limit_counters_hit_count_check', { hit_count: 0 }],
+  ])('rate_limit_counters: %s is refused with 23514 %s', (_, constraint, values) =>
+    refused(insertCounter(values), constraint),
   );
 
   test('values on the edge of each range are accepted', async () => {
@@ -283,6 +306,14 @@ describe('unique rules among live rows', () => {
     // The key is per user: another user may use the same one.
     const bea = await insertUser();
     await expect(insertOrder({ user_id: bea.id, idempotency_key })).resolves.toBeDefined();
+  });
+
+  test('a second live count with the same key is refused with 23505 rate_limit_counters_key_key', async () => {
+    await insertCounter({ key: 'sign-in:same@example.com' });
+    expect(await pgError(insertCounter({ key: 'sign-in:same@example.com' }))).toMatchObject({
+      code: '23505',
+      constraint: 'rate_limit_counters_key_key',
+    });
   });
 
   test('a product appearing twice in one order is refused with 23505 order_items_order_id_product_id_key', async () => {

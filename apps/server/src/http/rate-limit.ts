@@ -1,32 +1,11 @@
 /**
- * A fixed-window counter per key (a client address and a procedure): at most
- * `limit` hits per `windowMs`; an expensive call may count as several (`cost`). In memory, per process: behind several
- * instances, each enforces its own share; put a shared limiter at the proxy
- * for a global one.
- */
-export function createRateLimiter(limit: number, windowMs = 60_000) {
-  const windows = new Map<string, { startedAt: number; hits: number }>();
-  let lastSweep = Date.now();
-  return function allow(key: string, now = Date.now(), cost = 1): boolean {
-    if (now - lastSweep > windowMs) {
-      for (const [k, w] of windows) if (now - w.startedAt >= windowMs) windows.delete(k);
-      lastSweep = now;
-    }
-    const window = windows.get(key);
-    if (!window || now - window.startedAt >= windowMs) {
-      windows.set(key, { startedAt: now, hits: cost });
-      return cost <= limit;
-    }
-    window.hits += cost;
-    return window.hits <= limit;
-  };
-}
-
-/**
  * A token bucket per key: `perMinute` tokens a minute, refilled continuously,
- * at most `burst` saved up (10 s of them, and never less than one search's cost of 10). Unlike a fixed window it allows no burst of a
- * whole minute's budget at once, so a flood cannot spend it in its first
- * second. An expensive call takes several tokens (`cost`).
+ * at most `burst` saved up (10 s of them, and never less than one search's
+ * cost of 10). Unlike a fixed window it allows no burst of a whole minute's
+ * budget at once, so a flood cannot spend it in its first second. An
+ * expensive call takes several tokens (`cost`). In this process's memory:
+ * the read limit uses it, per instance, so reads pay no round trip to a
+ * shared store (N instances allow N times the rate).
  */
 export function createTokenBucket(
   perMinute: number,

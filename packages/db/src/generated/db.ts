@@ -94,6 +94,17 @@ export interface Products {
   updated_at: Generated<Timestamp>;
 }
 
+export interface RateLimitCounters {
+  created_at: Generated<Timestamp>;
+  deleted_at: Timestamp | null;
+  expires_at: Timestamp;
+  hit_count: number;
+  id: Generated<string>;
+  key: string;
+  last_hit_at: Timestamp;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface Sessions {
   created_at: Generated<Timestamp>;
   deleted_at: Timestamp | null;
@@ -123,6 +134,7 @@ export interface DB {
   orders: Orders;
   payments: Payments;
   products: Products;
+  rate_limit_counters: RateLimitCounters;
   sessions: Sessions;
   users: Users;
 }

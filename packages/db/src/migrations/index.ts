@@ -10,6 +10,7 @@ import * as m0008 from './0008_alter_set_updated_at_to_advance_strictly';
 import * as m0009 from './0009_add_payments_and_order_expiry';
 import * as m0010 from './0010_create_order_events';
 import * as m0011 from './0011_create_job_queue';
+import * as m0012 from './0012_create_rate_limit_counters';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the folder at
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0009_add_payments_and_order_expiry': m0009,
   '0010_create_order_events': m0010,
   '0011_create_job_queue': m0011,
+  '0012_create_rate_limit_counters': m0012,
 };

@@ -46,6 +46,8 @@ const toolingSchema = z.object({
   KEEL_DEV_REPLICA: z.enum(['0', '1']).default('0'),
   /** `1` skips the PgBouncer suite on a machine that has no PgBouncer and cannot install it. */
   KEEL_SKIP_PGBOUNCER: z.enum(['0', '1']).default('0'),
+  /** `1` skips the many-instances suite (servers behind HAProxy) on a machine that has no HAProxy and cannot install it. */
+  KEEL_SKIP_HAPROXY: z.enum(['0', '1']).default('0'),
 });
 
 /** The database tooling's environment, validated. */
