@@ -173,6 +173,9 @@ describe('the catalogue', () => {
     await expect.poll(() => cards(page).count()).toBe(3);
 
     await page.reload();
+    // The reloaded page first waits for its data (seconds on a busy machine;
+    // expect.poll alone gives up after one).
+    await cards(page).first().waitFor();
     await expect.poll(() => cards(page).count()).toBe(3);
     expect(await page.getByRole('searchbox', { name: 'Search' }).inputValue()).toBe('Brass');
     expect(await page.getByLabel('Sort by').inputValue()).toBe('price_desc');
