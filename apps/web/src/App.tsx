@@ -12,6 +12,7 @@ import { ProductPage } from './features/catalogue/ProductPage';
 import { CheckoutPage } from './features/checkout/CheckoutPage';
 import { OrderPage } from './features/orders/OrderPage';
 import { OrdersPage } from './features/orders/OrdersPage';
+import { PaymentPage } from './features/payment/PaymentPage';
 import { useTRPC } from './trpc';
 
 // Admin pages load on demand: customers never download them.
@@ -44,6 +45,7 @@ export function App() {
           <Route path="/checkout" element={<CheckoutPage />} />
           <Route path="/orders" element={<OrdersPage />} />
           <Route path="/orders/:id" element={<OrderPage />} />
+          <Route path="/orders/:id/pay" element={<PaymentPage />} />
           <Route path="/login" element={<LoginPage />} />
           <Route path="/register" element={<RegisterPage />} />
           <Route

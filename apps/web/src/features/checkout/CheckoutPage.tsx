@@ -48,7 +48,10 @@ export function CheckoutPage() {
         clearCart();
         void queryClient.invalidateQueries({ queryKey: trpc.orders.pathKey() });
         void queryClient.invalidateQueries({ queryKey: trpc.products.pathKey() });
-        void navigate(`/orders/${order.id}`);
+        // The pay step: the order exists (and holds its stock) until it is
+        // paid, cancelled, or expires unpaid.
+        queryClient.setQueryData(trpc.orders.byId.queryKey({ id: order.id }), order);
+        void navigate(`/orders/${order.id}/pay`);
       },
       onError: (error) => {
         const detail = keelErrorDetail(error);

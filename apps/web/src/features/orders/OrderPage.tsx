@@ -1,9 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useParams } from 'react-router';
+import { Link, useLocation, useParams } from 'react-router';
 import { ErrorState, FormError } from '../../components/Status';
 import { dateTime, money } from '../../format';
 import { useTRPC } from '../../trpc';
 import { usePageTitle } from '../../usePageTitle';
+import { PayWithin } from '../payment/PayWithin';
 
 const cancellable = new Set(['pending', 'paid']);
 
@@ -13,6 +14,8 @@ export function OrderPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const query = useQuery(trpc.orders.byId.queryOptions({ id }));
+  // Set by the payment page when it brings the customer here.
+  const justPaid = (useLocation().state as { paid?: boolean } | null)?.paid === true;
   const cancel = useMutation(
     trpc.orders.cancel.mutationOptions({
       onSuccess: (order) => {
@@ -39,6 +42,19 @@ export function OrderPage() {
           {order.status}
         </strong>
       </p>
+      {justPaid && order.status === 'paid' ? (
+        <p className="notice" role="status">
+          Payment received. Thank you for your order!
+        </p>
+      ) : null}
+      {order.status === 'pending' ? (
+        <div className="awaiting-payment">
+          <PayWithin />
+          <Link className="button primary" to={`/orders/${order.id}/pay`}>
+            Pay
+          </Link>
+        </div>
+      ) : null}
       <table className="lines">
         <thead>
           <tr>
