@@ -1,6 +1,6 @@
 // The only initTRPC in Keel; exports just the builders the routers use.
 import { initTRPC, TRPCError } from '@trpc/server';
-import { ZodError, z } from 'zod';
+import { ZodError } from 'zod';
 import type { Context } from './context';
 import { errorDetail, TokenRejected } from './domain-errors';
 import { toTRPCError } from './errors';
@@ -19,12 +19,34 @@ const t = initTRPC.context<Context>().create({
       message: invalid ? describeInvalidInput(invalid) : shape.message,
       data: {
         ...shape.data,
-        zodError: invalid ? z.flattenError(invalid) : null,
+        zodError: invalid ? fieldErrorsOf(invalid) : null,
         detail: errorDetail(error.cause),
       },
     };
   },
 });
+
+/**
+ * zod's flattened errors, keyed by each field's whole path (`card.number`,
+ * `items.0.quantity`) rather than only its first segment, so a form can put
+ * each message beside its own input.
+ */
+export function fieldErrorsOf(error: ZodError): {
+  formErrors: string[];
+  fieldErrors: Record<string, string[]>;
+} {
+  const formErrors: string[] = [];
+  const fieldErrors: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    if (issue.path.length === 0) {
+      formErrors.push(issue.message);
+      continue;
+    }
+    const field = issue.path.map(String).join('.');
+    fieldErrors[field] = [...(fieldErrors[field] ?? []), issue.message];
+  }
+  return { formErrors, fieldErrors };
+}
 
 /** `invalid input: limit: Too big: expected number to be <=100; sort: Invalid option: …` */
 export function describeInvalidInput(error: ZodError): string {

@@ -6,9 +6,11 @@ import { createTestDatabase, createUser, makeProduct } from '@keel/platform/test
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
+import type { ZodError } from 'zod';
 import { createInnerContext } from '../src/context';
 import { createCaller } from '../src/index';
 import { expireOverdueOrders } from '../src/jobs';
+import { fieldErrorsOf } from '../src/trpc';
 
 const testDb = await createTestDatabase({ db: { maxConnections: 12 } });
 afterAll(() => testDb.destroy());
@@ -118,7 +120,10 @@ describe('orders.pay', () => {
       .catch((e: unknown) => e as TRPCError);
     expect(refusal).toBeInstanceOf(TRPCError);
     expect((refusal as TRPCError).code).toBe('BAD_REQUEST');
-    // The zod issue names the field (the server's formatter turns it into fieldErrors).
+    // The zod issue names the field; the error formatter keys it by its whole path.
+    expect(fieldErrorsOf((refusal as TRPCError).cause as ZodError).fieldErrors).toEqual({
+      'card.number': ['is not a valid card number (check digit)'],
+    });
     const issues = JSON.parse((refusal as TRPCError).message) as {
       path: string[];
       message: string;
