@@ -191,7 +191,7 @@ interface Malformed {
 const readsInput = (spec: Spec) => Object.keys(spec.fields).length > 0;
 /** Whether a missing input is valid (the list procedures default every field). */
 const inputOptional = (spec: Spec) =>
-  ['products.list', 'orders.list', 'users.list'].includes(spec.path);
+  ['products.list', 'orders.list', 'users.list', 'webhooks.failedDeliveries'].includes(spec.path);
 const badInput = (spec: Spec) => (readsInput(spec) ? 'BAD_REQUEST' : 'OK');
 const noInput = (spec: Spec) => (readsInput(spec) && !inputOptional(spec) ? 'BAD_REQUEST' : 'OK');
 /**

@@ -77,7 +77,7 @@ describe('a schema change reaches the storefront as type errors', () => {
 
     // 1. The migration, its checksum, and types regenerated from a real database.
     writeFileSync(
-      join(copy, 'packages/db/src/migrations/0009_rename_products_description_to_summary.ts'),
+      join(copy, 'packages/db/src/migrations/9001_rename_products_description_to_summary.ts'),
       `import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -92,17 +92,17 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     const index = join(copy, 'packages/db/src/migrations/index.ts');
     writeFileSync(
       index,
+      // The new migration goes last, after whatever the folder holds.
       readFileSync(index, 'utf8')
         .replace(
-          "import * as m0008 from './0008_alter_set_updated_at_to_advance_strictly';",
-          "import * as m0008 from './0008_alter_set_updated_at_to_advance_strictly';\nimport * as m0009 from './0009_rename_products_description_to_summary';",
+          /^(import type .*\n)/m,
+          "$1import * as m9001 from './9001_rename_products_description_to_summary';\n",
         )
-        .replace(
-          "  '0008_alter_set_updated_at_to_advance_strictly': m0008,",
-          "  '0008_alter_set_updated_at_to_advance_strictly': m0008,\n  '0009_rename_products_description_to_summary': m0009,",
-        ),
+        .replace(/\n};\s*$/, "\n  '9001_rename_products_description_to_summary': m9001,\n};\n"),
     );
-    expect(readFileSync(index, 'utf8')).toContain('m0009');
+    expect(readFileSync(index, 'utf8')).toContain(
+      "'9001_rename_products_description_to_summary': m9001",
+    );
     pnpm(['--filter', '@keel/platform', 'db:lock-migrations']);
     pnpm(['db:codegen']);
     expect(readFileSync(join(copy, 'packages/db/src/generated/db.ts'), 'utf8')).toMatch(

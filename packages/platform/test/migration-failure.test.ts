@@ -53,20 +53,20 @@ describe('a migration that fails halfway', async () => {
 
   test('throws MigrationFailedError naming the migration and the cause', async () => {
     const error = await failure(
-      migrate(owner, 'latest', { ...migrations, '0009_add_broken_thing': brokenThing }),
+      migrate(owner, 'latest', { ...migrations, '9001_add_broken_thing': brokenThing }),
     );
-    expect(error.migrationName).toBe('0009_add_broken_thing');
-    expect(error.message).toMatch(/0009_add_broken_thing/);
+    expect(error.migrationName).toBe('9001_add_broken_thing');
+    expect(error.message).toMatch(/9001_add_broken_thing/);
     expect(error.message).toMatch(/relation "no_such_table" does not exist/);
     expect((error.cause as { code?: string }).code).toBe('42P01');
     expect(error.results?.map((r) => `${r.status} ${r.migrationName}`)).toEqual([
-      'Error 0009_add_broken_thing',
+      'Error 9001_add_broken_thing',
     ]);
   });
 
   test('leaves the schema exactly as it was: its first statement is rolled back too', async () => {
     await failure(
-      migrate(owner, 'latest', { ...migrations, '0009_add_broken_thing': brokenThing }),
+      migrate(owner, 'latest', { ...migrations, '9001_add_broken_thing': brokenThing }),
     );
     const after = await describeSchema(owner);
     expect(after).toEqual(before);
@@ -77,22 +77,22 @@ describe('a migration that fails halfway', async () => {
   });
 
   test('is not recorded as applied: the migrator still lists it as pending', async () => {
-    const all = { ...migrations, '0009_add_broken_thing': brokenThing };
+    const all = { ...migrations, '9001_add_broken_thing': brokenThing };
     await failure(migrate(owner, 'latest', all));
-    expect(await pending(owner, all)).toEqual(['0009_add_broken_thing']);
+    expect(await pending(owner, all)).toEqual(['9001_add_broken_thing']);
     expect(await pending(owner, migrations)).toEqual([]);
   });
 
   test('when the second of two pending migrations fails, neither is applied', async () => {
     const all = {
       ...migrations,
-      '0009_add_good_thing': goodThing,
-      '0010_add_broken_thing': brokenThing,
+      '9001_add_good_thing': goodThing,
+      '9002_add_broken_thing': brokenThing,
     };
     const error = await failure(migrate(owner, 'latest', all));
-    expect(error.migrationName).toBe('0010_add_broken_thing');
-    expect(error.message).toMatch(/migration 0010_add_broken_thing failed/);
-    expect(await pending(owner, all)).toEqual(['0009_add_good_thing', '0010_add_broken_thing']);
+    expect(error.migrationName).toBe('9002_add_broken_thing');
+    expect(error.message).toMatch(/migration 9002_add_broken_thing failed/);
+    expect(await pending(owner, all)).toEqual(['9001_add_good_thing', '9002_add_broken_thing']);
     expect(await describeSchema(owner)).toEqual(before);
     const { rows } = await sql<{ table: string | null }>`
       select to_regclass('public.good_things')::text as table`.execute(owner);
@@ -101,14 +101,14 @@ describe('a migration that fails halfway', async () => {
 
   test('after a failed run the real migrations still apply and revert cleanly', async () => {
     await failure(
-      migrate(owner, 'latest', { ...migrations, '0009_add_broken_thing': brokenThing }),
+      migrate(owner, 'latest', { ...migrations, '9001_add_broken_thing': brokenThing }),
     );
-    const all = { ...migrations, '0009_add_good_thing': goodThing };
+    const all = { ...migrations, '9001_add_good_thing': goodThing };
     expect((await migrate(owner, 'latest', all)).map((r) => r.migrationName)).toEqual([
-      '0009_add_good_thing',
+      '9001_add_good_thing',
     ]);
     expect(await migrate(owner, 'down', all)).toEqual([
-      { migrationName: '0009_add_good_thing', direction: 'Down', status: 'Success' },
+      { migrationName: '9001_add_good_thing', direction: 'Down', status: 'Success' },
     ]);
     expect(await describeSchema(owner)).toEqual(before);
   });

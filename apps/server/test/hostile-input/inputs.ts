@@ -349,11 +349,33 @@ export const specs: Spec[] = [
   { path: 'orders.byId', type: 'query', fields: { id: anId }, numRuns: 150 },
   { path: 'orders.cancel', type: 'mutation', fields: { id: anId }, numRuns: 150 },
   {
+    path: 'orders.pay',
+    type: 'mutation',
+    fields: {
+      id: anId,
+      card: fc.oneof(
+        fc.record({
+          number: fc.oneof(
+            fc.constantFrom('4242 4242 4242 4242', '4000000000009995', '4242424242424241', ''),
+            fc.string({ maxLength: 60 }),
+          ),
+          expiryMonth: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: -3, max: 40 })),
+          expiryYear: fc.oneof(fc.integer({ min: 2020, max: 2099 }), fc.integer()),
+          cvc: fc.oneof(fc.constantFrom('123', '12', 'abcd'), fc.string({ maxLength: 8 })),
+        }),
+        fc.anything(),
+      ),
+    },
+    numRuns: 150,
+  },
+  {
     path: 'orders.updateStatus',
     type: 'mutation',
     fields: { id: anId, status },
     numRuns: 150,
   },
+  { path: 'webhooks.failedDeliveries', type: 'query', fields: { limit, cursor }, numRuns: 100 },
+  { path: 'webhooks.retryDelivery', type: 'mutation', fields: { id: anId }, numRuns: 100 },
   { path: 'users.list', type: 'query', fields: { limit, cursor }, numRuns: 150 },
   {
     path: 'users.updateMe',
@@ -519,7 +541,7 @@ export async function outcomeOf<T>(run: Promise<T>): Promise<{ ok: T } | { code:
 export const topics = {
   auth: ['auth', 'users'],
   products: ['products'],
-  orders: ['orders', 'health'],
+  orders: ['orders', 'webhooks', 'health'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** The router a procedure belongs to: `products` for `products.list`. */

@@ -28,27 +28,16 @@ export const cardParts = ['number', 'expiryMonth', 'expiryYear', 'cvc'] as const
 export type CardPart = (typeof cardParts)[number];
 
 /**
- * The server's messages for each card input. zod's flattened field errors
- * key a nested input by its first segment only (`card`), so the part each
- * message belongs to is read from the error's message, which names every
- * field by its full path (`invalid input: card.number: is not a valid card
- * number (check digit); card.cvc: …`). A message it cannot place goes to the
- * card number, so none is lost.
+ * The server's messages for each card input: its field errors name each
+ * input by its whole path (`card.number`, `card.cvc`).
  */
 export function cardFieldErrors(error: unknown): Partial<Record<CardPart, string[]>> {
-  const messages = keelFieldErrors(error)?.card;
-  if (!messages?.length || !(error instanceof Error)) return {};
+  const errors = keelFieldErrors(error);
+  if (!errors) return {};
   const found: Partial<Record<CardPart, string[]>> = {};
-  const placed = new Set<string>();
-  for (const part of error.message.replace(/^invalid input: /, '').split('; ')) {
-    const match = /^card\.(\w+): (.*)$/.exec(part);
-    const field = cardParts.find((p) => p === match?.[1]);
-    const message = match?.[2];
-    if (!field || !message || !messages.includes(message)) continue;
-    found[field] = [...(found[field] ?? []), message];
-    placed.add(message);
+  for (const part of cardParts) {
+    const messages = errors[`card.${part}`];
+    if (messages?.length) found[part] = messages;
   }
-  const rest = messages.filter((m) => !placed.has(m));
-  if (rest.length) found.number = [...(found.number ?? []), ...rest];
   return found;
 }
