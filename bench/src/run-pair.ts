@@ -1,10 +1,12 @@
 // `pnpm --filter @keel/bench bench:pair NAME=VALUE`: scenario A against two
 // Keel servers, one with NAME=VALUE, in interleaved rounds (BENCH_ROUNDS,
-// at least 5; BENCH_SECONDS). With no argument it is scenario H (METRICS_PORT).
+// at least 5; BENCH_SECONDS). With no argument it is scenario H (METRICS_PORT);
+// with WEB_CONCURRENCY alone, scenario I (1 process against 2 cluster workers).
 import '@keel/runtime/require-node';
 import { createDb } from '@keel/db';
 import { prepareBenchDatabase } from './bench-database';
 import { benchEnv } from './env';
+import { clusterThroughput } from './scenario-cluster';
 import { instrumentationCost } from './scenario-instrumentation';
 import { sampleCursors } from './scenario-list';
 import { comparePair } from './scenario-pair';
@@ -20,7 +22,9 @@ const options = {
   seconds: benchEnv.BENCH_SECONDS ?? 10,
   warmupSeconds: 3,
 };
-if (setting === undefined || setting === 'METRICS_PORT') {
+if (setting === 'WEB_CONCURRENCY') {
+  console.log(JSON.stringify(await clusterThroughput(bench, cursors, options, log), null, 2));
+} else if (setting === undefined || setting === 'METRICS_PORT') {
   console.log(JSON.stringify(await instrumentationCost(bench, cursors, options, log), null, 2));
 } else {
   const [name = '', value = ''] = setting.split('=');
