@@ -24,7 +24,7 @@ const { commit } = JSON.parse(
  * (offline: the store is warm after this clone's own install; when that
  * release used packages this one does not, they are fetched), and its bundle.
  */
-function buildPreviousRelease(dir: string): string {
+function buildPreviousRelease(dir: string): { main: string; install: string } {
   execFileSync('tar', ['-x', '-C', dir], {
     input: execFileSync('git', ['archive', '--format=tar', commit], {
       cwd: repositoryRoot,
@@ -36,16 +36,18 @@ function buildPreviousRelease(dir: string): string {
       cwd: dir,
       stdio: 'pipe',
     });
+  let mode = '--offline';
   try {
-    install('--offline');
+    install(mode);
   } catch {
-    install('--prefer-offline');
+    mode = '--prefer-offline';
+    install(mode);
   }
   execFileSync(process.execPath, ['build.mjs'], {
     cwd: join(dir, 'apps', 'server'),
     stdio: 'pipe',
   });
-  return join(dir, 'apps', 'server', 'dist', 'main.mjs');
+  return { main: join(dir, 'apps', 'server', 'dist', 'main.mjs'), install: mode };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'keel-previous-release-'));
@@ -55,12 +57,12 @@ test(`the previous release (${commit.slice(0, 7)}) serves a customer's journey a
   const started = performance.now();
   const problem = previousReleaseProblem(repositoryRoot, commit);
   if (problem) throw new Error(problem);
-  const oldMain = buildPreviousRelease(dir);
+  const previous = buildPreviousRelease(dir);
   const built = performance.now();
   // The test database is cloned from the template the global setup migrated
   // with this checkout's migrations: the newest schema.
   const testDb = await createTestDatabase();
-  const service = await startServiceProcess([oldMain], {
+  const service = await startServiceProcess([previous.main], {
     DATABASE_URL: testDb.urls.app,
     NODE_ENV: 'production',
   });
@@ -103,7 +105,7 @@ test(`the previous release (${commit.slice(0, 7)}) serves a customer's journey a
     (file) => !readdirSync(join(dir, 'packages', 'db', 'src', 'migrations')).includes(file),
   );
   console.log(
-    `previous release ${commit.slice(0, 7)}: built in ${((built - started) / 1000).toFixed(1)} s, journey in ${((performance.now() - built) / 1000).toFixed(1)} s; migrations it does not know: ${newer.join(', ') || 'none'}`,
+    `previous release ${commit.slice(0, 7)}: installed (${previous.install}) and built in ${((built - started) / 1000).toFixed(1)} s, journey in ${((performance.now() - built) / 1000).toFixed(1)} s; migrations it does not know: ${newer.join(', ') || 'none'}`,
   );
 }, 120_000);
 
