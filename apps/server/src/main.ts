@@ -5,6 +5,10 @@ import '@keel/runtime/require-node';
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
+// Imported statically so that the server's code stays in dist/main.mjs
+// itself, where the paths it finds beside it (the storefront build, the
+// Redoc copy) are resolved from; only the primary's code is a chunk.
+import { serve } from './serve';
 
 function configOrExit() {
   try {
@@ -20,11 +24,9 @@ function configOrExit() {
 
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL, { sharedStdout: cluster.isWorker });
-// Each side loads only its own code: the primary never imports the app.
 if (cluster.isPrimary && config.WEB_CONCURRENCY > 1) {
   const { runPrimary } = await import('./cluster');
   await runPrimary(config, logger);
 } else {
-  const { serve } = await import('./serve');
   await serve(config, logger);
 }
