@@ -3,13 +3,15 @@
 // at least 5; BENCH_SECONDS). `bench:pair --against=<other build>/main.mjs`
 // compares this checkout's build (apps/server/dist) with another one, e.g.
 // main's, built with `node apps/server/build.mjs <dir>` from that checkout.
-// With no argument it is scenario H (METRICS_PORT).
+// With no argument it is scenario H (METRICS_PORT); with WEB_CONCURRENCY
+// alone, scenario K (1 process against 2 cluster workers).
 import '@keel/runtime/require-node';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createDb } from '@keel/db';
 import { prepareBenchDatabase } from './bench-database';
 import { benchEnv } from './env';
+import { clusterThroughput } from './scenario-cluster';
 import { instrumentationCost } from './scenario-instrumentation';
 import { sampleCursors } from './scenario-list';
 import { comparePair } from './scenario-pair';
@@ -39,6 +41,8 @@ if (setting?.startsWith('--against=')) {
     log,
   );
   console.log(JSON.stringify(result, null, 2));
+} else if (setting === 'WEB_CONCURRENCY') {
+  console.log(JSON.stringify(await clusterThroughput(bench, cursors, options, log), null, 2));
 } else if (setting === undefined || setting === 'METRICS_PORT') {
   console.log(JSON.stringify(await instrumentationCost(bench, cursors, options, log), null, 2));
 } else {

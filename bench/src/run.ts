@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import { ownerDb, prepareBenchDatabase, repositoryRoot } from './bench-database';
 import { benchEnv } from './env';
 import { startServer } from './processes';
+import { clusterThroughput, oneProcess, twoWorkers } from './scenario-cluster';
 import { pageDepth } from './scenario-depth';
 import { eventDelivery } from './scenario-events';
 import { searchFlood } from './scenario-flood';
@@ -43,6 +44,14 @@ const list = await listThroughput(bench, cursors, timing, log);
 
 log('H. what metrics cost: scenario A with and without METRICS_PORT, 5 interleaved rounds');
 const instrumentation = await instrumentationCost(
+  bench,
+  cursors,
+  { ...timing, rounds: Math.max(5, timing.rounds) },
+  log,
+);
+
+log('K. scenario A at 1 and 2 cluster workers (WEB_CONCURRENCY), 5 interleaved rounds');
+const cluster = await clusterThroughput(
   bench,
   cursors,
   { ...timing, rounds: Math.max(5, timing.rounds) },
@@ -89,6 +98,8 @@ const keelRps = list.servers.keel?.rps.median ?? 0;
 const zero = { rps: { median: 0, min: 0, max: 0 }, p99: 0, cpuMicrosPerRequest: 0 };
 const on = instrumentation.variants['keel+metrics'] ?? zero;
 const off = instrumentation.variants.keel ?? zero;
+const single = cluster.variants[oneProcess] ?? zero;
+const pair = cluster.variants[twoWorkers] ?? zero;
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const spread = (s: { min: number; max: number }) => `${fmt(s.min)}–${fmt(s.max)}`;
@@ -206,6 +217,12 @@ const rows: [string, string, string, boolean | null][] = [
     '',
     null,
   ]),
+  [
+    'K. products.list, 2 cluster workers / 1 process (WEB_CONCURRENCY; pool 10 each; load generator and PostgreSQL on the same cores)',
+    `${fmt(pair.rps.median)} req/s (${spread(pair.rps)}) vs ${fmt(single.rps.median)} req/s (${spread(single.rps)}) = ${fmt(cluster.speedup, 2)} × (median of the rounds' ratios); p99 ${pair.p99} vs ${single.p99} ms; server CPU per request ${fmt(pair.cpuMicrosPerRequest)} vs ${fmt(single.cpuMicrosPerRequest)} µs`,
+    '',
+    null,
+  ],
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -228,7 +245,7 @@ await mkdir(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 await writeFile(
   join(resultsDir, `${stamp}.json`),
-  `${JSON.stringify({ machine, timing, list, instrumentation, depth, statements, orders, flood, replica, events, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
+  `${JSON.stringify({ machine, timing, list, instrumentation, cluster, depth, statements, orders, flood, replica, events, seed, startup, seedSeconds: bench.seedSeconds, totalSeconds: (performance.now() - runStarted) / 1000 }, null, 2)}\n`,
 );
 await writeFile(join(resultsDir, `${stamp}.md`), table);
 await writeFile(join(resultsDir, 'latest.md'), table);

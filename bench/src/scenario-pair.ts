@@ -1,7 +1,7 @@
 // Two production Keel servers that differ in one setting (or are two builds), under scenario A's
 // load (products.list, limit 50, random cursors, 32 connections), in
 // interleaved rounds: what one setting costs or saves, measured in one run.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { BenchDatabase } from './bench-database';
 import { type Round, runLoad, summarize } from './load';
 import { startServer } from './processes';
@@ -31,15 +31,39 @@ export interface PairResult {
   cpuRatio: number;
 }
 
-/** A process's user + system CPU time in µs, from /proc (Linux; 0 elsewhere). */
-function cpuMicros(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second).
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return 0;
+/** user + system CPU time in µs of each process in /proc, and its parent (Linux). */
+function processTable(): Map<number, { parent: number; micros: number }> {
+  const table = new Map<number, { parent: number; micros: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      // After the name: ppid is field 4 of stat, utime and stime 14 and 15, in clock ticks (100 a second).
+      table.set(Number(entry), {
+        parent: Number(fields[1]),
+        micros: (Number(fields[11]) + Number(fields[12])) * 10_000,
+      });
+    } catch {
+      // gone between the listing and the read
+    }
   }
+  return table;
+}
+
+/**
+ * CPU time in µs of a server and every process under it (the workers of a
+ * WEB_CONCURRENCY cluster); 0 where /proc does not exist.
+ */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined || !existsSync('/proc')) return 0;
+  const table = processTable();
+  let total = 0;
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    total += table.get(next)?.micros ?? 0;
+    for (const [child, { parent }] of table) if (parent === next) pending.push(child);
+  }
+  return total;
 }
 
 export async function comparePair(

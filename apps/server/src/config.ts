@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
+/** More server processes than this is a typo, not a machine. */
+const maxWorkers = 256;
 const port = z.coerce.number().int().min(0).max(65_535);
 const milliseconds = z.coerce.number().int().min(0);
 const flag = z
@@ -19,6 +22,28 @@ const schema = z.object({
         ? 'is not set; give the service connection (postgres://keel_app:…@host:5432/keel), or run `pnpm start:local` for the embedded database'
         : 'must be a postgres:// URL',
   }),
+  /**
+   * Server processes sharing the port (node:cluster): a whole number, or
+   * `auto` for one per core the machine offers. Each has its own pool of
+   * DATABASE_POOL_MAX connections.
+   */
+  WEB_CONCURRENCY: z
+    .string()
+    .trim()
+    .default('1')
+    .transform((value, ctx) => {
+      const cores = availableParallelism();
+      if (value === 'auto') return cores;
+      const count = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+      if (!(count >= 1 && count <= maxWorkers)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a whole number of server processes from 1 to ${maxWorkers}, or auto (one per core: ${cores} here); not "${value}"`,
+        });
+        return z.NEVER;
+      }
+      return count;
+    }),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   /**
    * A streaming replica of DATABASE_URL (as keel_app). Set, catalogue reads

@@ -2,12 +2,21 @@
 // public port: per-procedure call counts and durations by outcome code,
 // HTTP responses by status, the pools' connections, slow queries, rate-limit
 // refusals, the read replica's state, and prom-client's default process and
-// Node.js metrics.
+// Node.js metrics. With WEB_CONCURRENCY > 1 the cluster's primary serves the
+// listener and sums its workers' registries (prom-client's AggregatorRegistry,
+// made for node:cluster).
 import { createServer, type Server } from 'node:http';
 import type { CallWrapper } from '@keel/api';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  Registry,
+} from 'prom-client';
 
 /** What the server reports into; `registry` is what the listener serves. */
 export interface Metrics {
@@ -115,13 +124,43 @@ export function createMetrics(): Metrics {
   };
 }
 
+/** What a scrape reads: one process's registry, or the cluster primary's view of all its workers. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
+/**
+ * In a cluster worker: answers the primary's requests for this worker's
+ * numbers (prom-client installs that listener when an AggregatorRegistry is
+ * made; this one is never scraped itself).
+ */
+export function reportToPrimary(metrics: Metrics): void {
+  AggregatorRegistry.setRegistries(metrics.registry);
+  new AggregatorRegistry();
+}
+
+/**
+ * On the cluster primary: every live worker's registry, merged by each
+ * metric's aggregator: counters, histograms and the pool gauge are summed
+ * (so `keel_db_pool_connections{state="max"}` is WEB_CONCURRENCY ×
+ * DATABASE_POOL_MAX), event-loop lag is averaged, and the start time omitted.
+ */
+export function clusterMetricsSource(): MetricsSource {
+  const aggregator = new AggregatorRegistry();
+  return {
+    metrics: () => aggregator.clusterMetrics(),
+    contentType: aggregator.contentType,
+  };
+}
+
 /**
  * Serves `GET /metrics` on its own listener (METRICS_HOST:METRICS_PORT,
  * 127.0.0.1 by default), so scrapes never share the public port, its
  * limits or its logs. Anything else is 404.
  */
 export function startMetricsServer(
-  metrics: Metrics,
+  source: MetricsSource,
   host: string,
   port: number,
   logger: Logger,
@@ -131,8 +170,8 @@ export function startMetricsServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
       return;
     }
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+    source.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': source.contentType }).end(text),
       (err: unknown) => {
         logger.error({ err }, 'metrics collection failed');
         res.writeHead(500).end();

@@ -1,13 +1,13 @@
 // The production server carries the runtime data layer, never the dev
 // platform (embedded PostgreSQL, certificate generation, codegen, test tooling).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findFreePort } from '@keel/platform';
 import { createTestDatabase } from '@keel/platform/testing';
 import { build } from 'esbuild';
 import { describe, expect, test } from 'vitest';
-import { startServiceProcess } from './harness';
+import { buildServerBundle, startServiceProcess } from './harness';
 
 const serverDir = join(import.meta.dirname, '..');
 const manifest = JSON.parse(readFileSync(join(serverDir, 'package.json'), 'utf8')) as {
@@ -46,12 +46,10 @@ describe('the production server', () => {
   });
 
   test('its bundle, built by build.mjs, runs: metrics from its own chunk, the reference page from its copy of Redoc', async () => {
-    // Built into a directory of this test's own (other tests run dist/), inside
-    // the package so that the bundle's npm imports resolve from node_modules.
-    const out = mkdtempSync(join(serverDir, '.build-test-'));
+    const bundle = buildServerBundle();
+    const out = bundle.dir;
     const testDb = await createTestDatabase();
     try {
-      execFileSync(process.execPath, ['build.mjs', out], { cwd: serverDir, stdio: 'ignore' });
       // A name the build's banner declares, imported again by a module, fails here first.
       execFileSync(process.execPath, ['--check', join(out, 'main.mjs')], { stdio: 'pipe' });
       expect(readdirSync(join(out, 'chunks')).some((f) => /^metrics-.*\.mjs$/.test(f))).toBe(true);
@@ -73,7 +71,7 @@ describe('the production server', () => {
       }
     } finally {
       await testDb.destroy();
-      rmSync(out, { recursive: true, force: true });
+      bundle.remove();
     }
   }, 90_000);
 

@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createKeelClient, type KeelClient } from '@keel/client';
 import { createDb, type DB } from '@keel/db';
 import { findFreePort } from '@keel/platform';
@@ -68,23 +70,44 @@ export function appDb(url: string, maxConnections = 10): Kysely<DB> {
   });
 }
 
+/** A service process started by `startServiceProcess`. */
+export interface ServiceProcess {
+  base: string;
+  /** The process node started (with WEB_CONCURRENCY > 1, the cluster's primary). */
+  pid: number;
+  /** Everything it wrote so far, stdout and stderr. */
+  output(): string;
+  /** SIGTERM, then its exit code once it has exited (the graceful shutdown). */
+  stop(): Promise<number | null>;
+  /** SIGKILL (a crash, or cleanup); resolves once the process is gone. */
+  kill(): Promise<number | null>;
+}
+
 /**
  * The service as its own process (`node <args>`: the built bundle, or
  * src/main.ts under tsx) on a free port, with `env` on top of this one's and
  * no storefront; resolves once /healthz answers. `stop` sends SIGTERM and
- * waits for the exit (the graceful shutdown); `kill` sends SIGKILL (a crash,
- * or cleanup) and resolves once the process is gone.
+ * resolves with the exit code (the graceful shutdown); `kill` sends SIGKILL
+ * (a crash, or cleanup) and resolves once the process is gone.
  */
 export async function startServiceProcess(
   args: string[],
   env: Record<string, string>,
-): Promise<{ base: string; stop(): Promise<void>; kill(): Promise<void> }> {
+): Promise<ServiceProcess> {
   const port = await findFreePort();
   const service = spawn(process.execPath, args, {
     env: { ...process.env, PORT: String(port), WEB_DIST_DIR: 'none', LOG_LEVEL: 'warn', ...env },
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<void>((resolve) => service.once('exit', () => resolve()));
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  service.stdout.on('data', collect);
+  service.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve) =>
+    service.once('exit', (code) => resolve(code)),
+  );
   const kill = () => {
     if (service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
     return exited;
@@ -101,17 +124,35 @@ export async function startServiceProcess(
     if (service.exitCode !== null || Date.now() > deadline) {
       await kill();
       throw new Error(
-        `the service (node ${args.join(' ')}) ${service.exitCode !== null ? `exited with ${service.exitCode}` : 'did not answer /healthz within 30 s'}`,
+        `the service (node ${args.join(' ')}) ${service.exitCode !== null ? `exited with ${service.exitCode}` : 'did not answer /healthz within 30 s'}\n${output}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     base,
+    pid: service.pid ?? 0,
+    output: () => output,
     stop: async () => {
       service.kill('SIGTERM');
-      await exited;
+      return exited;
     },
     kill,
+  };
+}
+
+/**
+ * Builds the production bundle with apps/server/build.mjs into a directory
+ * of the caller's own (inside the package, so that the bundle's npm imports
+ * resolve from its node_modules); `remove` deletes it.
+ */
+export function buildServerBundle(): { main: string; dir: string; remove(): void } {
+  const serverDir = join(import.meta.dirname, '..');
+  const dir = mkdtempSync(join(serverDir, '.build-test-'));
+  execFileSync(process.execPath, ['build.mjs', dir], { cwd: serverDir, stdio: 'ignore' });
+  return {
+    main: join(dir, 'main.mjs'),
+    dir,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -185,8 +185,8 @@ describe.skipIf(skip)('three production server processes behind HAProxy, on one 
     const total = 150;
     const acknowledged: { key: string; id: string; quantity: number }[] = [];
     let retries = 0;
-    let stopping: Promise<void> | undefined;
-    let killing: Promise<void> | undefined;
+    let stopping: Promise<unknown> | undefined;
+    let killing: Promise<unknown> | undefined;
 
     /** One order, retried through the proxy with the same key until it is acknowledged. */
     async function place(keel: KeelClient, index: number): Promise<void> {

@@ -23,7 +23,7 @@ const db = createServiceDb(
 );
 const app = await startApp(db, { metrics, readRateLimitPerMinute: 60 });
 const scrapes: Server = await startMetricsServer(
-  metrics,
+  metrics.registry,
   '127.0.0.1',
   0,
   pino({ level: 'silent' }),
