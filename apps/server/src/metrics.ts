@@ -143,7 +143,7 @@ export function reportToPrimary(metrics: Metrics): void {
 /**
  * On the cluster primary: every live worker's registry, merged by each
  * metric's aggregator: counters, histograms and the pool gauge are summed
- * (so `keel_db_pool_connections{state="max"}` is WEB_CONCURRENCY ×
+ * (so `keel_db_pool_connections{pool="primary",state="max"}` is WEB_CONCURRENCY ×
  * DATABASE_POOL_MAX), event-loop lag is averaged, and the start time omitted.
  */
 export function clusterMetricsSource(): MetricsSource {

@@ -127,7 +127,7 @@ describe('WEB_CONCURRENCY=2, the built bundle', () => {
       .filter((l) => l.startsWith('keel_procedure_duration_seconds_count{procedure="health.check"'))
       .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
     expect(calls).toBe(20);
-    expect(scrape).toContain('keel_db_pool_connections{state="max"} 6');
+    expect(scrape).toContain('keel_db_pool_connections{pool="primary",state="max"} 6');
   }, 60_000);
 
   test('a worker that is killed is replaced, and requests go on being served by two workers', async () => {

@@ -58,7 +58,7 @@ export interface RunningWorker {
  *   notification left behind), so nothing depends on the notification.
  * - `expire_orders`: cancels unpaid orders older than the TTL
  *   (`expireOverdueOrders`). Every worker queues it each sweep; the queue
- *   keeps one waiting and one running.
+ *   keeps one waiting (runs may overlap: each order is taken SKIP LOCKED).
  *
  * @example
  * ```ts

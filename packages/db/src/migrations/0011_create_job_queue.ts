@@ -12,8 +12,9 @@ import { roleNames } from '../roles';
 // table, and creating one is DDL.
 //   order_events: one delivery run per order with events due; `short`
 //     keeps at most one queued per order (its singleton key), while one runs.
-//   expire_orders: the sweep of unpaid orders; `stately` keeps one queued
-//     and one running across every worker.
+//   expire_orders: the sweep of unpaid orders; `short` keeps one queued
+//     across every worker. Runs may overlap (each order is taken with SKIP
+//     LOCKED), so a crashed worker's run never holds the next one back.
 // A job whose worker stops heartbeating for 10 s (a crash) is retried.
 const queues = {
   order_events: {
@@ -29,7 +30,7 @@ const queues = {
     deleteAfterSeconds: 3600,
   },
   expire_orders: {
-    policy: 'stately',
+    policy: 'short',
     notify: true,
     retryLimit: 3,
     retryDelay: 1,
