@@ -154,7 +154,7 @@ const schema = z.object({
   /**
    * Where `orders.pay` charges cards. Only `test` is built in (test card
    * numbers approve or decline, nothing is charged); a real provider is one
-   * implementation of the PaymentProvider interface (docs/operations.md).
+   * implementation of the PaymentProvider interface (docs/worker.md).
    */
   PAYMENT_PROVIDER: z.enum(['test']).default('test'),
   /** The storefront build to serve; default apps/web/dist beside this server; `none` serves none. */
@@ -223,6 +223,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         (issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`,
       ),
     );
+  }
+  if (result.data.RATE_LIMIT_STORE === 'memory' && result.data.WEB_CONCURRENCY > 1) {
+    // Each worker would count on its own: N times the attempts.
+    throw new ConfigError([
+      `RATE_LIMIT_STORE: memory counts in one process, but WEB_CONCURRENCY runs ${result.data.WEB_CONCURRENCY}; use postgres (the default)`,
+    ]);
   }
   return result.data;
 }

@@ -50,6 +50,11 @@ export function parseLsn(text: string): bigint {
  */
 export function createLagTracker(limit = 600) {
   const seen: { at: number; lsn: bigint }[] = [];
+  // The first position noted may be far older than when it was seen (a
+  // replica restored from an old backup, or paused): until the replica has
+  // reached it once, how far behind it is cannot be known, so it counts as
+  // too far.
+  let caughtUpOnce = false;
   return {
     primaryAt(lsn: bigint, at: number) {
       const last = seen.at(-1);
@@ -60,7 +65,13 @@ export function createLagTracker(limit = 600) {
     },
     /** The lag in ms once the replica has replayed up to `lsn`. */
     replicaAt(lsn: bigint, now: number): number {
-      while (seen.length > 0 && (seen[0]?.lsn ?? 0n) <= lsn) seen.shift();
+      let reached = false;
+      while (seen.length > 0 && (seen[0]?.lsn ?? 0n) <= lsn) {
+        seen.shift();
+        reached = true;
+      }
+      if (reached) caughtUpOnce = true;
+      if (!caughtUpOnce) return Number.POSITIVE_INFINITY;
       return seen.length === 0 ? 0 : now - (seen[0]?.at ?? now);
     },
   };

@@ -90,6 +90,11 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
             },
           )
       : undefined;
+  if (config.NODE_ENV === 'production' && config.PAYMENT_PROVIDER === 'test') {
+    logger.warn(
+      'PAYMENT_PROVIDER=test in production: orders are paid with test cards and nothing is charged',
+    );
+  }
   const listener = createRequestListener({
     db,
     ...(replica

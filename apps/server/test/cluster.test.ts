@@ -111,6 +111,9 @@ describe('WEB_CONCURRENCY=2, the built bundle', () => {
       LOG_LEVEL: 'info',
       METRICS_PORT: String(metricsPort),
     });
+    // /healthz answers as soon as the first worker listens; wait for the second.
+    const started = service;
+    await expect.poll(() => liveWorkers(started.output()).length, { timeout: 30_000 }).toBe(2);
     const statuses = [];
     for (let i = 0; i < 20; i += 1)
       statuses.push(await getOnNewConnection(`${service.base}/trpc/health.check`));
@@ -284,6 +287,16 @@ describe('WEB_CONCURRENCY values', () => {
       );
     },
   );
+
+  test('counting sign-in limits in memory is refused in a cluster: each worker would count alone', () => {
+    expect(() =>
+      loadConfig({ DATABASE_URL: url, WEB_CONCURRENCY: '2', RATE_LIMIT_STORE: 'memory' }),
+    ).toThrow(/RATE_LIMIT_STORE: memory counts in one process, but WEB_CONCURRENCY runs 2/);
+    expect(
+      loadConfig({ DATABASE_URL: url, WEB_CONCURRENCY: '1', RATE_LIMIT_STORE: 'memory' })
+        .RATE_LIMIT_STORE,
+    ).toBe('memory');
+  });
 
   test('the bundle stops at start (exit 2) on a bad value, before touching the database', async () => {
     const { code, output } = await runToExit({

@@ -200,6 +200,14 @@ describe('catalogue reads on the replica', () => {
 
 describe('the lag measure', () => {
   test('counts how long the primary has been ahead, not how long it has been idle', () => {
+    // A replica short of the first position ever seen is too far behind,
+    // however recent that sighting: the primary may have written it long ago.
+    const behind = createLagTracker();
+    behind.primaryAt(100n, 0);
+    expect(behind.replicaAt(50n, 10)).toBe(Number.POSITIVE_INFINITY);
+    behind.primaryAt(200n, 1_000);
+    expect(behind.replicaAt(150n, 1_500)).toBe(500);
+
     const lag = createLagTracker();
     lag.primaryAt(100n, 0);
     expect(lag.replicaAt(100n, 60_000)).toBe(0);

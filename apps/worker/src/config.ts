@@ -46,6 +46,14 @@ const schema = z
     ORDER_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(3_600_000),
   })
   .superRefine((env, ctx) => {
+    // Each delivery holds a connection; the LISTEN connection and the sweep need theirs.
+    if (env.WORKER_DATABASE_POOL_MAX < env.WORKER_CONCURRENCY + 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKER_DATABASE_POOL_MAX'],
+        message: `must be at least WORKER_CONCURRENCY + 2 (${env.WORKER_CONCURRENCY + 2}): each delivery holds a connection, and the LISTEN connection and the sweep need two more`,
+      });
+    }
     if (env.ORDER_WEBHOOK_URL && !env.ORDER_WEBHOOK_SECRET) {
       ctx.addIssue({
         code: 'custom',

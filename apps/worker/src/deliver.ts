@@ -20,14 +20,11 @@ export interface DeliveryOptions {
   onTry?: (tried: { eventId: string; ok: boolean; error?: string; givenUp: boolean }) => void;
 }
 
-// The first key of the advisory locks that make one worker at a time the
-// deliverer of an order's events (the second is the order id's hash).
-const deliveryLockClass = 4_202_001;
-
 /**
  * Delivers the pending events of one order, oldest first, one transaction
  * per try. The transaction holds a transaction-level advisory lock on the
- * order (a second worker finds it `busy` and leaves it) and the event's row
+ * order, keyed by the first 64 bits of its id (a second worker finds it
+ * `busy` and leaves it) and the event's row
  * while the webhook is sent, then records the outcome:
  * - delivered: marked `delivered`, and the next event follows;
  * - failed: its try is counted and its next try set after a back-off; the
@@ -53,7 +50,8 @@ export async function deliverOrderEvents(
   for (;;) {
     const step = await db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ locked: boolean }>`
-        select pg_try_advisory_xact_lock(${deliveryLockClass}, hashtext(${orderId})) as locked`.execute(
+        select pg_try_advisory_xact_lock(
+          ('x' || left(replace(${orderId}::text, '-', ''), 16))::bit(64)::bigint) as locked`.execute(
         trx,
       );
       if (!rows[0]?.locked) return { kind: 'busy' } as const;

@@ -70,7 +70,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { db, logger } = options;
   const sweepMs =
     options.sweepMs ??
-    Math.min(60_000, Math.max(1_000, (options.pendingOrderTtlSeconds * 1000) / 5));
+    Math.min(5_000, Math.max(1_000, (options.pendingOrderTtlSeconds * 1000) / 5));
   const boss = new PgBoss({
     connectionString: options.databaseUrl,
     schema: queueSchema,
@@ -156,34 +156,54 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
   );
 
-  // The wake-up: one held connection listening to the orders trigger.
-  const listener = await options.pool.connect();
-  let listening = true;
-  listener.on('notification', (message) => {
-    if (!webhook || message.channel !== eventsChannel || !message.payload) return;
-    queueEvents(message.payload).catch((error: unknown) =>
-      logger.error({ err: error }, 'could not queue an order-events job'),
-    );
-  });
-  listener.on('error', (error) => {
-    // The sweep still finds every event; the next start listens again.
-    logger.error({ err: error }, 'the LISTEN connection failed; events are found by the sweep');
-    listening = false;
-  });
-  await listener.query(`listen ${eventsChannel}`);
+  // One held connection listening to the orders trigger. When it fails (a
+  // database restart), it is opened again with a growing wait; meanwhile the
+  // sweep finds every event.
+  let listener: pg.PoolClient | undefined;
+  let stopped = false;
+  let relisten: NodeJS.Timeout | undefined;
+  const listen = async (attempt = 0): Promise<void> => {
+    if (stopped) return;
+    try {
+      const client = await options.pool.connect();
+      client.on('notification', (message) => {
+        if (!webhook || message.channel !== eventsChannel || !message.payload) return;
+        queueEvents(message.payload).catch((error: unknown) =>
+          logger.error({ err: error }, 'could not queue an order-events job'),
+        );
+      });
+      client.on('error', (error) => {
+        logger.error({ err: error }, 'the LISTEN connection failed; listening again');
+        client.release(error);
+        if (listener === client) listener = undefined;
+        relisten = setTimeout(() => void listen(1), 1_000);
+      });
+      await client.query(`listen ${eventsChannel}`);
+      listener = client;
+      if (attempt > 0) logger.info('listening for order events again');
+    } catch (error) {
+      const waitMs = Math.min(30_000, 1_000 * 2 ** attempt);
+      logger.error({ err: error, waitMs }, 'cannot LISTEN for order events; trying again');
+      relisten = setTimeout(() => void listen(attempt + 1), waitMs);
+    }
+  };
+  await listen();
 
   async function sweep(): Promise<void> {
     await boss.send(queues.expireOrders, null, { singletonKey: 'sweep' });
     if (!webhook) return;
-    const due = await db
-      .selectFrom('keel_jobs.order_events')
-      .select('order_id')
-      .distinct()
-      .where('delivery_status', '=', 'pending')
-      .where('deleted_at', 'is', null)
-      .where('next_attempt_at', '<=', sql<Date>`now()`)
-      .limit(500)
-      .execute();
+    // Orders whose next event (the oldest pending one) is due; later events
+    // behind a backed-off one are not. Oldest first, so none is starved.
+    const { rows: due } = await sql<{ order_id: string }>`
+      select order_id from (
+        select distinct on (order_id) order_id, next_attempt_at, position
+        from keel_jobs.order_events
+        where delivery_status = 'pending' and deleted_at is null
+        order by order_id, position
+      ) heads
+      where next_attempt_at <= now()
+      order by position
+      limit 500`.execute(db);
     // One statement for them all; an order that already has a job waiting is skipped.
     if (due.length > 0) {
       await boss.insert(
@@ -216,8 +236,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     async stop(timeoutMs = 30_000) {
       clearInterval(timer);
       await sweeping;
-      if (listening) await listener.query(`unlisten ${eventsChannel}`).catch(() => {});
-      listener.release();
+      stopped = true;
+      clearTimeout(relisten);
+      if (listener) {
+        await listener.query(`unlisten ${eventsChannel}`).catch(() => {});
+        listener.release();
+      }
       // graceful: the jobs in hand finish (or are given back when the time is up).
       await boss.stop({ graceful: true, timeout: timeoutMs, close: true });
       logger.info('worker stopped');

@@ -7,7 +7,7 @@ import { createDbAndPool } from '@keel/db';
 import { createTestDatabase, createUser, makeProduct } from '@keel/platform/testing';
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { createWebhookSender } from '../src/webhook';
+import { createWebhookSender, type WebhookSender } from '../src/webhook';
 import { type RunningWorker, startWorker } from '../src/worker';
 import { type Receiver, startReceiver, webhookSecret } from './receiver';
 
@@ -38,7 +38,19 @@ async function receiver(...args: Parameters<typeof startReceiver>) {
   return r;
 }
 
-async function worker(url: string, options: { timeoutMs?: number; maxAttempts?: number } = {}) {
+/** Which worker sent each event, by event id. */
+const sentBy = new Map<string, string[]>();
+function tagged(name: string, send: WebhookSender): WebhookSender {
+  return (event) => {
+    sentBy.set(event.id, [...(sentBy.get(event.id) ?? []), name]);
+    return send(event);
+  };
+}
+
+async function worker(
+  url: string,
+  options: { timeoutMs?: number; maxAttempts?: number; name?: string } = {},
+) {
   const { db: workerDb, pool } = createDbAndPool({
     connectionString: testDb.urls.app,
     maxConnections: 6,
@@ -52,11 +64,10 @@ async function worker(url: string, options: { timeoutMs?: number; maxAttempts?: 
     pendingOrderTtlSeconds: 3600,
     sweepMs: 500,
     webhook: {
-      send: createWebhookSender({
-        url,
-        secret: webhookSecret,
-        timeoutMs: options.timeoutMs ?? 5_000,
-      }),
+      send: tagged(
+        options.name ?? 'worker',
+        createWebhookSender({ url, secret: webhookSecret, timeoutMs: options.timeoutMs ?? 5_000 }),
+      ),
       maxAttempts: options.maxAttempts ?? 8,
       retryBaseMs: 100,
       retryMaxMs: 400,
@@ -179,8 +190,8 @@ describe('delivery', () => {
 
 test('two workers share the events: each is delivered once', async () => {
   const r = await receiver();
-  await worker(r.url);
-  await worker(r.url);
+  await worker(r.url, { name: 'first' });
+  await worker(r.url, { name: 'second' });
   const orders = [];
   for (let i = 0; i < 40; i += 1) orders.push(await place());
   const ids = new Set(orders.map((o) => o.id));
@@ -190,4 +201,8 @@ test('two workers share the events: each is delivered once', async () => {
   const mine = r.requests.filter((e) => ids.has(e.data.order.id));
   expect(mine).toHaveLength(40);
   expect(new Set(mine.map((e) => e.id)).size).toBe(40);
+  // Both took part: the work was shared, not done by one while the other idled.
+  const senders = mine.flatMap((e) => sentBy.get(e.id) ?? []);
+  expect(senders).toHaveLength(40);
+  expect(new Set(senders)).toEqual(new Set(['first', 'second']));
 });

@@ -23,7 +23,7 @@ export interface ReadReplica {
  * Runs a catalogue read (`products.list`, `byId`, `bySku`) where it may be
  * served: on the replica for anonymous visitors and customers, on the primary
  * for admins (whose edits compare `expectedUpdatedAt` with what they read),
- * for a caller who wrote within the read-your-writes window, and whenever the
+ * for a signed-in caller who wrote within the read-your-writes window, and whenever the
  * replica is absent, lagging or down. A read the replica fails to answer
  * (unreachable, or cancelled by a recovery conflict) runs again on the
  * primary, so the caller never sees the replica's trouble.
@@ -37,7 +37,10 @@ export async function readCatalogue<T>(
   ctx: Context & { user?: AuthenticatedUser | null },
   read: (db: Kysely<DB>) => Promise<T>,
 ): Promise<T> {
-  const mustBeFresh = ctx.user?.role === 'admin' || ctx.wroteRecently;
+  // The read-your-writes cookie counts only for a signed-in caller: only they
+  // can have written, and an anonymous scraper setting it must not pull
+  // every read onto the primary.
+  const mustBeFresh = ctx.user?.role === 'admin' || (Boolean(ctx.user) && ctx.wroteRecently);
   const replica = mustBeFresh ? undefined : ctx.readReplica?.current();
   if (!replica) return read(ctx.db);
   try {

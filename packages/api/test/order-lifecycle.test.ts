@@ -245,6 +245,37 @@ describe('races, each run many times: stock is restored exactly once and a paid 
     }
     // Paid orders keep their stock; expired ones gave it back, once.
     expect(await stockOf(product.id)).toBe(1_000 - paidCount);
+    // The expiry won at least once, so that side of the race was exercised.
+    expect(paidCount).toBeLessThan(rounds);
+  });
+
+  test('expiry while a payment holds the order (a slow provider): the order is paid, never expired', async () => {
+    const product = await makeProduct(db, { stockQuantity: 1_000 });
+    let charging: () => void = () => {};
+    const slowProvider = {
+      name: 'test',
+      async charge() {
+        charging();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return { status: 'approved' as const, reference: `slow_${randomUUID()}` };
+      },
+    };
+    const asSlowPayer = createCaller(
+      createInnerContext({ db, token: customer.token, settings, payments: slowProvider }),
+    );
+    for (let round = 0; round < 10; round += 1) {
+      const order = await placeOne(product.id, 1);
+      await age(order.id, 120);
+      const inCharge = new Promise<void>((resolve) => (charging = resolve));
+      const payment = asSlowPayer.orders.pay({ id: order.id, card: goodCard });
+      // The expiry runs while the payment's transaction holds the order.
+      await inCharge;
+      const expired = await expireOverdueOrders(db, { ttlSeconds: 60 });
+      expect(expired).not.toContain(order.id);
+      expect((await payment).status).toBe('paid');
+      expect((await expireOverdueOrders(db, { ttlSeconds: 60 })).includes(order.id)).toBe(false);
+    }
+    expect(await stockOf(product.id)).toBe(1_000 - 10);
   });
 
   test('two workers expiring the same orders at once', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DB } from '@keel/db';
 import type { Kysely } from 'kysely';
 import { Conflict, InvalidRequest, NotFound, PaymentDeclined } from '../domain-errors';
@@ -13,8 +14,17 @@ import { findOrder, type Order, type OrderScope } from './orders';
  * refused with `PaymentDeclined`; the order stays unpaid.
  *
  * The provider is called while the row is locked: a charge that answers
- * after the order was cancelled cannot exist. The provider's idempotency key
- * is the order's id, so a retried payment is charged once.
+ * after the order was cancelled cannot exist. Each attempt has an
+ * idempotency key of its own (a declined card must not make the provider
+ * replay the decline for the next card); an order is charged at most once
+ * because a second attempt waits for the lock and then finds it paid, and
+ * `payments_order_id_approved_key` allows one approved payment per order.
+ *
+ * Known limit: if the transaction is lost after an approved charge (the
+ * connection drops, the commit fails), the charge stands at the provider
+ * while the order stays unpaid. A real provider's integration records the
+ * attempt first, charges outside the transaction and confirms through the
+ * provider's own webhook; the built-in test provider charges nothing.
  *
  * @example
  * ```ts
@@ -50,7 +60,7 @@ export async function payOrder(
       amountCents: order.total_cents,
       currency: order.currency,
       card,
-      idempotencyKey: orderId,
+      idempotencyKey: `${orderId}:${randomUUID()}`,
     });
     await trx
       .insertInto('payments')

@@ -56,6 +56,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   );
   await sql`grant usage, select on all sequences in schema keel_jobs to ${app}`.execute(db);
   await sql`grant execute on all functions in schema keel_jobs to ${app}`.execute(db);
+  // The outbox keeps 0010's narrower grant: events are never deleted by the
+  // service or the worker.
+  await sql`revoke delete on keel_jobs.order_events from ${app}`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
