@@ -38,11 +38,17 @@ const initialStock = 1_000_000;
 const customerCount = 6;
 
 async function registerCustomer(i: number) {
-  const { token, user } = await client().auth.register.mutate({
-    email: `faults-${i}@example.com`,
-    password: 'faults-password-123',
-    displayName: `Faults ${i}`,
-  });
+  // Set-up, before any fault: on a loaded machine the fresh server's first
+  // connections can outlast the pool's 1 s connection timeout.
+  const registered = await retryWhileUnavailable(() =>
+    client().auth.register.mutate({
+      email: `faults-${i}@example.com`,
+      password: 'faults-password-123',
+      displayName: `Faults ${i}`,
+    }),
+  );
+  if (!registered) throw new Error('unreachable');
+  const { token, user } = registered;
   return { token, userId: user.id, keel: client(token) };
 }
 
@@ -59,6 +65,20 @@ interface Call {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs `call` again (a few times, briefly apart) while it is refused with SERVICE_UNAVAILABLE. */
+async function retryWhileUnavailable<T>(
+  call: () => Promise<T> | undefined,
+): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      if (keelErrorCode(error) !== 'SERVICE_UNAVAILABLE' || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 test('database faults under load: only SERVICE_UNAVAILABLE, quick recovery, no lost or phantom writes', async () => {
   const [adminAccount, ...customers] = await Promise.all(
     Array.from({ length: customerCount + 1 }, (_, i) => registerCustomer(i)),
@@ -71,15 +91,17 @@ test('database faults under load: only SERVICE_UNAVAILABLE, quick recovery, no l
     .execute();
   const products = await Promise.all(
     Array.from({ length: 12 }, (_, i) =>
-      adminAccount.keel.products.create.mutate({
-        sku: `FAULT-${String(i).padStart(2, '0')}`,
-        name: `Fault Tolerant ${i}`,
-        priceCents: 100 + i * 25,
-        stockQuantity: initialStock,
-      }),
+      retryWhileUnavailable(() =>
+        adminAccount.keel.products.create.mutate({
+          sku: `FAULT-${String(i).padStart(2, '0')}`,
+          name: `Fault Tolerant ${i}`,
+          priceCents: 100 + i * 25,
+          stockQuantity: initialStock,
+        }),
+      ),
     ),
   );
-  const productIds = products.map((p) => p.id);
+  const productIds = products.map((p) => p?.id ?? '');
 
   // An uncaught exception would end the real server process (main.ts has no handler).
   const uncaught: string[] = [];
@@ -290,10 +312,14 @@ test('database faults under load: only SERVICE_UNAVAILABLE, quick recovery, no l
       const stillThere = byKey.get(`${c.userId}:${c.idempotencyKey}`);
       const { rows: lines } = await sql<{ product_id: string; quantity: number }>`
         select product_id, quantity from order_items where order_id = ${stillThere}`.execute(owner);
-      const replay = await keelOf.get(c.userId ?? '')?.orders.place.mutate({
-        idempotencyKey: c.idempotencyKey ?? '',
-        items: lines.map((l) => ({ productId: l.product_id, quantity: l.quantity })),
-      });
+      // As a client does after SERVICE_UNAVAILABLE ("retry shortly"): the
+      // pool may still hand out a connection the fault ended.
+      const replay = await retryWhileUnavailable(() =>
+        keelOf.get(c.userId ?? '')?.orders.place.mutate({
+          idempotencyKey: c.idempotencyKey ?? '',
+          items: lines.map((l) => ({ productId: l.product_id, quantity: l.quantity })),
+        }),
+      );
       expect(replay?.id).toBe(stillThere);
     }
     // Stored orders are exactly the acknowledged ones plus the ambiguous ones.
