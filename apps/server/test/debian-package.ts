@@ -1,6 +1,6 @@
 // The Debian tools some suites drive (PgBouncer, HAProxy): found on the
 // machine, or installed from Debian's packages when this process is root (CI).
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -83,5 +83,21 @@ function apt(args: string[]): Promise<string> {
             new Error(`apt-get ${args.join(' ')} exited with ${code}: ${output.slice(-2_000)}`),
           ),
     );
+  });
+}
+
+/**
+ * Stops a tool started by a suite: SIGTERM (both PgBouncer and HAProxy stop
+ * at once on it, without waiting for their clients), SIGKILL after 5 s.
+ */
+export function terminateTool(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const escalate = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(escalate);
+      resolve();
+    });
+    child.kill('SIGTERM');
   });
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '@keel/platform';
-import { ensureDebianPackage } from './debian-package';
+import { ensureDebianPackage, terminateTool } from './debian-package';
 
 /** How to install HAProxy by hand, for error messages. */
 export const haproxyInstallHint =
@@ -65,7 +65,7 @@ export async function startHaproxy(
       await waitUntilServing(child, url);
     } catch (error) {
       lastError = error;
-      await terminate(child);
+      await terminateTool(child);
       continue;
     }
     const killOnExit = () => child.kill('SIGKILL');
@@ -77,7 +77,7 @@ export async function startHaproxy(
       stop() {
         stopping ??= (async () => {
           process.off('exit', killOnExit);
-          await terminate(child);
+          await terminateTool(child);
           await rm(dir, { recursive: true, force: true });
         })();
         return stopping;
@@ -144,17 +144,4 @@ async function waitUntilServing(child: ChildProcess, url: string): Promise<void>
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const escalate = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(escalate);
-      resolve();
-    });
-    // SIGTERM: HAProxy's hard stop (SIGUSR1 would wait for connections to end).
-    child.kill('SIGTERM');
-  });
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createPool, roleNames } from '@keel/db';
 import { findFreePort, localhostCertificate } from '@keel/platform';
 import type { TestPostgres } from '@keel/platform/testing';
-import { ensureDebianPackage } from './debian-package';
+import { ensureDebianPackage, terminateTool } from './debian-package';
 
 const host = '127.0.0.1';
 
@@ -130,7 +130,7 @@ export async function startPgBouncer(
       await waitUntilReady(child, url, log);
     } catch (error) {
       lastError = error;
-      await terminate(child);
+      await terminateTool(child);
       continue;
     }
     const killOnExit = () => child.kill('SIGKILL');
@@ -145,7 +145,7 @@ export async function startPgBouncer(
       stop() {
         stopping ??= (async () => {
           process.off('exit', killOnExit);
-          await terminate(child);
+          await terminateTool(child);
           await rm(dir, { recursive: true, force: true });
         })();
         return stopping;
@@ -265,17 +265,4 @@ async function waitUntilReady(
     }
   })();
   await Promise.race([ready, exited]);
-}
-
-function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const escalate = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(escalate);
-      resolve();
-    });
-    // SIGTERM: immediate shutdown (SIGINT would wait for clients to go away).
-    child.kill('SIGTERM');
-  });
 }
