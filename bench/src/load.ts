@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 /** One measured round. */
@@ -57,4 +58,89 @@ export function summarize(values: number[]): { median: number; min: number; max:
   const median =
     sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   return { median, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 };
+}
+
+/** Resident set size of a process in MiB (Linux /proc), or 0 where it cannot be read. */
+export function residentMiB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    return kib / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** One server under one load: where it listens, its process, and what to send. */
+export interface Contender {
+  name: string;
+  url: string;
+  pid?: number | undefined;
+  method?: 'GET' | 'POST';
+  next: LoadSpec['next'];
+}
+
+/** A contender's rounds, with its summary and the largest RSS seen after a round. */
+export interface ContenderResult {
+  rps: ReturnType<typeof summarize>;
+  p50: number;
+  p99: number;
+  rssMiB: number;
+  rounds: Round[];
+}
+
+/**
+ * A warm-up for each contender, then `rounds` rounds in which each runs in
+ * turn, so machine noise hits all of them alike. Any non-2xx answer or
+ * socket error fails the scenario: a fast error is not a result.
+ */
+export async function interleavedRounds(
+  label: string,
+  contenders: Contender[],
+  options: { rounds: number; seconds: number; warmupSeconds: number; connections: number },
+  log: (line: string) => void,
+): Promise<Record<string, ContenderResult>> {
+  const load = (contender: Contender, seconds: number) =>
+    runLoad({
+      url: contender.url,
+      connections: options.connections,
+      seconds,
+      ...(contender.method ? { method: contender.method } : {}),
+      next: contender.next,
+    });
+  for (const contender of contenders) await load(contender, options.warmupSeconds);
+  const rounds = new Map<string, Round[]>(contenders.map((c) => [c.name, []]));
+  const rss = new Map<string, number>(contenders.map((c) => [c.name, 0]));
+  for (let round = 1; round <= options.rounds; round += 1) {
+    for (const contender of contenders) {
+      const result = await load(contender, options.seconds);
+      if (result.non2xx > 0 || result.errors > 0) {
+        throw new Error(
+          `${contender.name}: ${result.non2xx} non-2xx and ${result.errors} errors in ${label}`,
+        );
+      }
+      rounds.get(contender.name)?.push(result);
+      const mib = residentMiB(contender.pid);
+      rss.set(contender.name, Math.max(rss.get(contender.name) ?? 0, mib));
+      log(
+        `  ${label} round ${round} ${contender.name.padEnd(9)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  rss ${Math.round(mib)} MiB`,
+      );
+    }
+  }
+  return Object.fromEntries(
+    contenders.map(({ name }) => {
+      const list = rounds.get(name) ?? [];
+      return [
+        name,
+        {
+          rps: summarize(list.map((r) => r.requestsPerSecond)),
+          p50: summarize(list.map((r) => r.p50)).median,
+          p99: summarize(list.map((r) => r.p99)).median,
+          rssMiB: rss.get(name) ?? 0,
+          rounds: list,
+        },
+      ];
+    }),
+  );
 }

@@ -5,7 +5,7 @@ import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
 import { repositoryRoot } from './bench-database';
 import { benchEnv } from './env';
-import { type Round, runLoad, summarize } from './load';
+import { type ContenderResult, interleavedRounds } from './load';
 import { type RunningServer, startServer } from './processes';
 
 export const poolSize = 10;
@@ -74,10 +74,7 @@ export async function capturedListSql(bench: BenchDatabase, cursor: string): Pro
 }
 
 export interface ListResult {
-  servers: Record<
-    string,
-    { rps: ReturnType<typeof summarize>; p50: number; p99: number; rounds: Round[] }
-  >;
+  servers: Record<string, ContenderResult>;
   keelVsExpress: number;
   keelVsNodeHttp: number;
 }
@@ -106,13 +103,13 @@ export async function listThroughput(
       'express',
       join(baselines, 'express.mjs'),
       baselineEnv,
-      '/products?cursor=' + cursors[0],
+      `/products?cursor=${cursors[0]}`,
     ),
     await startServer(
       'node:http',
       join(baselines, 'node-http.mjs'),
       baselineEnv,
-      '/products?cursor=' + cursors[0],
+      `/products?cursor=${cursors[0]}`,
     ),
   ];
   const pathFor: Record<string, (cursor: string) => string> = {
@@ -126,49 +123,22 @@ export async function listThroughput(
     i = (i + 1) % cursors.length;
     return { path: (pathFor[name] ?? String)(cursors[i] ?? '') };
   };
-  const rounds: Record<string, Round[]> = { keel: [], express: [], 'node:http': [] };
+  let summary: Record<string, ContenderResult>;
   try {
-    for (const server of servers) {
-      await runLoad({
+    summary = await interleavedRounds(
+      'A',
+      servers.map((server) => ({
+        name: server.name,
         url: server.url,
-        connections,
-        seconds: options.warmupSeconds,
+        pid: server.child.pid,
         next: next(server.name),
-      });
-    }
-    for (let round = 1; round <= options.rounds; round += 1) {
-      for (const server of servers) {
-        const result = await runLoad({
-          url: server.url,
-          connections,
-          seconds: options.seconds,
-          next: next(server.name),
-        });
-        if (result.non2xx > 0 || result.errors > 0) {
-          throw new Error(
-            `${server.name}: ${result.non2xx} non-2xx and ${result.errors} errors in scenario A`,
-          );
-        }
-        rounds[server.name]?.push(result);
-        log(
-          `  A round ${round} ${server.name.padEnd(9)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms`,
-        );
-      }
-    }
+      })),
+      { ...options, connections },
+      log,
+    );
   } finally {
     for (const server of servers) await server.stop();
   }
-  const summary = Object.fromEntries(
-    Object.entries(rounds).map(([name, list]) => [
-      name,
-      {
-        rps: summarize(list.map((r) => r.requestsPerSecond)),
-        p50: summarize(list.map((r) => r.p50)).median,
-        p99: summarize(list.map((r) => r.p99)).median,
-        rounds: list,
-      },
-    ]),
-  );
   const median = (name: string) => summary[name]?.rps.median ?? 0;
   return {
     servers: summary,

@@ -16,3 +16,15 @@ export function params(url) {
   const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')).v;
   return [true, createdAt, id, 51];
 }
+
+/** Scenario L's statements (bench/src/scenario-endpoints.ts), when the bench passes them. */
+export const endpoints = process.env.BENCH_ENDPOINTS
+  ? JSON.parse(process.env.BENCH_ENDPOINTS)
+  : undefined;
+
+/** A statement's parameters with each `$name` replaced by `values[name]`. */
+export function bind(statement, values) {
+  return statement.params.map((p) =>
+    typeof p === 'string' && p.startsWith('$') ? values[p.slice(1)] : p,
+  );
+}
