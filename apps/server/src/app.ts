@@ -65,7 +65,7 @@ export interface AppDeps {
   settings?: Partial<ApiSettings>;
   /** Which X-Forwarded-For hops to believe: false, a hop count, or proxy addresses (never `true`). */
   trustProxy?: TrustProxy;
-  /** Serve batched GET queries on the query lane instead of the Express routes (default on). */
+  /** Serve batched calls (GET queries, POST mutations) on the query lane instead of the Express routes (default on). */
   queryLane?: boolean;
   /** A storefront build (apps/web/dist) to serve from the same origin, if present. */
   webRoot?: string;
@@ -205,9 +205,9 @@ function createRoutes(
 /**
  * The server's one HTTP pipeline. Every request passes it once: helmet's
  * security headers (computed once at start), a request id and one JSON log
- * line, CORS from the allowlist (answering preflights). Then batched GET
- * queries (every read the client makes) go to the query lane and everything
- * else to the Express routes; body and batch caps apply on both, and rate
+ * line, CORS from the allowlist (answering preflights). Then batched calls
+ * (every query and mutation the client makes) go to the query lane and
+ * everything else to the Express routes; body and batch caps apply on both, and rate
  * limits inside the procedures. Separate from `main.ts` so tests start the
  * real handler on an ephemeral port.
  *
@@ -235,6 +235,8 @@ export function createRequestListener(deps: AppDeps): RequestListener {
           onError: (error, path, res) =>
             logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
           maxBatchSize: deps.maxBatchSize ?? 20,
+          maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
+          fallback: routes,
         });
   const addressOf = clientAddressOf(deps.trustProxy ?? false);
   const metrics = deps.metrics;
