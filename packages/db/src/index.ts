@@ -2,6 +2,7 @@
 // kysely and pg only; the development platform (embedded PostgreSQL, test
 // databases, seeding, codegen, conformance) is @keel/platform.
 
+export { compileOnce } from './compile-once';
 export { createDb, createDbAndPool, createPool, type DbConfig, keelTypes } from './create-db';
 export type { DB } from './generated/db';
 export * from './generated/db';

@@ -1,4 +1,4 @@
-import type { DB } from '@keel/db';
+import { compileOnce, type DB } from '@keel/db';
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import { type KeysetSort, type Page, paginate } from '../pagination';
 
@@ -103,18 +103,40 @@ export function listProducts(
   return paginate(query, productSorts[filter.sort], page);
 }
 
+// products.byId is the hottest single-row read: compiled once per visibility.
+const byIdQueries = {
+  visible: compileOnce(1, (db, id: string) =>
+    db
+      .selectFrom('products')
+      .select(productColumns)
+      .where(visible(false))
+      .where('products.id', '=', id),
+  ),
+  all: compileOnce(1, (db, id: string) =>
+    db
+      .selectFrom('products')
+      .select(productColumns)
+      .where(visible(true))
+      .where('products.id', '=', id),
+  ),
+};
+
 /** A live product by id or sku; inactive ones only when asked. */
-export function findProduct(
+export async function findProduct(
   db: Kysely<DB>,
   key: { id: string } | { sku: string },
   includeInactive: boolean,
 ): Promise<Product | undefined> {
-  let query = db.selectFrom('products').select(productColumns).where(visible(includeInactive));
-  query =
-    'id' in key
-      ? query.where('products.id', '=', key.id)
-      : query.where('products.sku', '=', key.sku);
-  return query.executeTakeFirst();
+  if ('id' in key) {
+    const { rows } = await byIdQueries[includeInactive ? 'all' : 'visible'](db, key.id);
+    return rows[0];
+  }
+  return db
+    .selectFrom('products')
+    .select(productColumns)
+    .where(visible(includeInactive))
+    .where('products.sku', '=', key.sku)
+    .executeTakeFirst();
 }
 
 export interface NewProduct {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { DB } from '@keel/db';
+import { compileOnce, type DB } from '@keel/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 
 /** The signed-in user, as procedures see it. */
@@ -23,13 +23,9 @@ export function newToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/**
- * The live, active user behind a token, or null when the token is unknown,
- * revoked (soft-deleted session), expired, or belongs to a deleted or
- * deactivated user. One statement.
- */
-export async function findSessionUser(db: Db, token: string): Promise<AuthenticatedUser | null> {
-  const row = await db
+// Every signed-in request runs it: compiled once.
+const sessionUserQuery = compileOnce(1, (db, tokenHash: Buffer) =>
+  db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
@@ -40,12 +36,22 @@ export async function findSessionUser(db: Db, token: string): Promise<Authentica
       'sessions.id as sessionId',
       'sessions.last_used_at as lastUsedAt',
     ])
-    .where('sessions.token_hash', '=', hashToken(token))
+    .where('sessions.token_hash', '=', tokenHash)
     .where('sessions.deleted_at', 'is', null)
     .where('sessions.expires_at', '>', sql<Date>`current_timestamp`)
     .where('users.deleted_at', 'is', null)
-    .where('users.is_active', '=', true)
-    .executeTakeFirst();
+    .where('users.is_active', '=', true),
+);
+
+/**
+ * The live, active user behind a token, or null when the token is unknown,
+ * revoked (soft-deleted session), expired, or belongs to a deleted or
+ * deactivated user. One statement.
+ */
+export async function findSessionUser(db: Db, token: string): Promise<AuthenticatedUser | null> {
+  const {
+    rows: [row],
+  } = await sessionUserQuery(db, hashToken(token));
   if (!row) return null;
   // Touch last_used_at at most once a minute, so reads do not write every time.
   if (Date.now() - row.lastUsedAt.getTime() > 60_000) {
