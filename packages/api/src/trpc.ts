@@ -60,16 +60,6 @@ export function describeInvalidInput(error: ZodError): string {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Every database error leaves a procedure as a mapped API error, never raw. */
-const mapDatabaseErrors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok) {
-    const mapped = toTRPCError(result.error.cause ?? result.error);
-    if (mapped !== result.error && result.error.code === 'INTERNAL_SERVER_ERROR') throw mapped;
-  }
-  return result;
-});
-
 /**
  * Reads (queries) per client address, counted per call (a batch of 20 is
  * 20): generous for a person, a ceiling for a scraper or a flood.
@@ -88,10 +78,21 @@ export async function refuseRead(ctx: Context): Promise<never> {
   });
 }
 
-/** Reads (queries) per client address, counted per call (a batch of 20 is 20). */
-const limitReads = t.middleware(async ({ ctx, type, next }) => {
+/**
+ * Inside the call wrapper, every call: reads (queries) are counted per client
+ * address (a batch of 20 is 20), and every database error leaves the
+ * procedure as a mapped API error, never raw. One middleware rather than two:
+ * each level of tRPC's middleware chain copies the context and the call's
+ * options, which profiling put at ~6 % of a products.byId request.
+ */
+const guardCall = t.middleware(async ({ ctx, type, next }) => {
   if (type === 'query' && !ctx.allowRead(ctx.limitKey)) await refuseRead(ctx);
-  return next();
+  const result = await next();
+  if (!result.ok) {
+    const mapped = toTRPCError(result.error.cause ?? result.error);
+    if (mapped !== result.error && result.error.code === 'INTERNAL_SERVER_ERROR') throw mapped;
+  }
+  return result;
 });
 
 /**
@@ -105,7 +106,7 @@ const wrapCalls = t.middleware(({ ctx, path, type, next }) =>
     : next(),
 );
 
-export const publicProcedure = t.procedure.use(wrapCalls).use(limitReads).use(mapDatabaseErrors);
+export const publicProcedure = t.procedure.use(wrapCalls).use(guardCall);
 
 const signInFirst = () =>
   new TRPCError({
@@ -120,25 +121,33 @@ const signInFirst = () =>
  */
 export const tokenRejected = () => toTRPCError(new TokenRejected());
 
-/** Narrows the context to a signed-in user; anything else is UNAUTHORIZED. */
-export const requireUser = t.middleware(async ({ ctx, next }) => {
+/**
+ * Narrows the context to a signed-in user; anything else is UNAUTHORIZED.
+ * After the user's successful mutation, tells the server to mark the caller
+ * as having just written: its next catalogue reads go to the primary, which
+ * already has the change (read your own writes).
+ */
+export const requireUser = t.middleware(async ({ ctx, type, next }) => {
   const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
   if (!user) throw ctx.token ? tokenRejected() : signInFirst();
-  return next({ ctx: { ...ctx, user } });
+  // tRPC merges this into the context it has.
+  const result = await next({ ctx: { user } });
+  if (type === 'mutation' && result.ok) ctx.markWrite();
+  return result;
 });
 
 /** Narrows a signed-in context to an admin; customers get FORBIDDEN. */
 export const requireAdmin = t.middleware(async ({ ctx, next }) => {
   const user = (ctx as Context & { user?: AuthenticatedUser }).user;
   if (user?.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
-  return next({ ctx: { ...ctx, user } });
+  return next();
 });
 
 /** Resolves the user when a token is sent, without requiring one. */
 export const optionalUser = t.middleware(async ({ ctx, next }) => {
   const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
   if (ctx.token && !user) throw tokenRejected();
-  return next({ ctx: { ...ctx, user } });
+  return next({ ctx: { user } });
 });
 
 /** Limits attempts per client address and procedure (login, register). */
@@ -152,18 +161,7 @@ export const limitAttempts = t.middleware(async ({ ctx, path, next }) => {
   return next();
 });
 
-/**
- * After a signed-in caller's successful mutation, tells the server to mark
- * the caller as having just written: its next catalogue reads go to the
- * primary, which already has the change (read your own writes).
- */
-const markWrites = t.middleware(async ({ ctx, type, next }) => {
-  const result = await next();
-  if (type === 'mutation' && result.ok) ctx.markWrite();
-  return result;
-});
-
 export const rateLimitedProcedure = publicProcedure.use(limitAttempts);
-export const userProcedure = publicProcedure.use(requireUser).use(markWrites);
+export const userProcedure = publicProcedure.use(requireUser);
 export const adminProcedure = userProcedure.use(requireAdmin);
 export const maybeUserProcedure = publicProcedure.use(optionalUser);
