@@ -72,6 +72,18 @@ export function residentMiB(pid: number | undefined): number {
   }
 }
 
+/** user + system CPU time of a process in µs (Linux /proc), or 0 where it cannot be read. */
+export function processCpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime, fields 14 and 15 of stat, in clock ticks (100 a second).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return 0;
+  }
+}
+
 /** One server under one load: where it listens, its process, and what to send. */
 export interface Contender {
   name: string;
@@ -87,6 +99,8 @@ export interface ContenderResult {
   p50: number;
   p99: number;
   rssMiB: number;
+  /** The server's own CPU time per answered request, median of the rounds (steadier than throughput on shared cores). */
+  cpuMicrosPerRequest: number;
   rounds: Round[];
 }
 
@@ -112,9 +126,13 @@ export async function interleavedRounds(
   for (const contender of contenders) await load(contender, options.warmupSeconds);
   const rounds = new Map<string, Round[]>(contenders.map((c) => [c.name, []]));
   const rss = new Map<string, number>(contenders.map((c) => [c.name, 0]));
+  const cpu = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let round = 1; round <= options.rounds; round += 1) {
     for (const contender of contenders) {
+      const cpuBefore = processCpuMicros(contender.pid);
       const result = await load(contender, options.seconds);
+      const perRequest = (processCpuMicros(contender.pid) - cpuBefore) / Math.max(1, result.total);
+      cpu.get(contender.name)?.push(perRequest);
       if (result.non2xx > 0 || result.errors > 0) {
         throw new Error(
           `${contender.name}: ${result.non2xx} non-2xx and ${result.errors} errors in ${label}`,
@@ -124,7 +142,7 @@ export async function interleavedRounds(
       const mib = residentMiB(contender.pid);
       rss.set(contender.name, Math.max(rss.get(contender.name) ?? 0, mib));
       log(
-        `  ${label} round ${round} ${contender.name.padEnd(9)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  rss ${Math.round(mib)} MiB`,
+        `  ${label} round ${round} ${contender.name.padEnd(9)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  rss ${Math.round(mib)} MiB  cpu ${Math.round(perRequest)} µs/req`,
       );
     }
   }
@@ -138,6 +156,7 @@ export async function interleavedRounds(
           p50: summarize(list.map((r) => r.p50)).median,
           p99: summarize(list.map((r) => r.p99)).median,
           rssMiB: rss.get(name) ?? 0,
+          cpuMicrosPerRequest: summarize(cpu.get(name) ?? []).median,
           rounds: list,
         },
       ];

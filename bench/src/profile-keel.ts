@@ -1,14 +1,16 @@
 // Profiling aid: runs Keel's server under --cpu-prof with scenario A's load
-// and prints where the time went (self time by function and by package).
+// (or, given a name, one of scenario L's: byId, orders, update) and prints
+// where the time went (self time by function and by package).
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb } from '@keel/db';
-import { prepareBenchDatabase } from './bench-database';
+import { ownerDb, prepareBenchDatabase } from './bench-database';
 import { benchEnv } from './env';
-import { runLoad } from './load';
+import { type LoadSpec, runLoad } from './load';
 import { startServer } from './processes';
+import { endpointFixtures, endpointLoads } from './scenario-endpoints';
 import {
   connections,
   cyclingThrough,
@@ -26,14 +28,25 @@ const server = await startServer('keel', keelScript, keelServerEnv(bench), '/rea
   '--cpu-prof',
   `--cpu-prof-dir=${dir}`,
 ]);
-const next = cyclingThrough(cursors);
-await runLoad({ url: server.url, connections, seconds: 3, next });
+const endpoint = process.argv[2];
+const owner = ownerDb(bench);
+const fixtures = endpoint ? await endpointFixtures(owner) : undefined;
+const load = fixtures
+  ? endpointLoads(fixtures)[['byId', 'orders', 'update'].indexOf(endpoint ?? '')]
+  : undefined;
+if (endpoint && !load) throw new Error(`unknown endpoint ${endpoint}: byId, orders or update`);
+const next: LoadSpec['next'] = load ? load.keel : cyclingThrough(cursors);
+const method = load?.method ?? 'GET';
+await runLoad({ url: server.url, connections, seconds: 3, method, next });
 const result = await runLoad({
   url: server.url,
   connections,
   seconds: benchEnv.BENCH_SECONDS ?? 10,
+  method,
   next,
 });
+await fixtures?.cleanup();
+await owner.destroy();
 console.log(`${Math.round(result.requestsPerSecond)} req/s under the profiler`);
 await server.stop();
 await bench.stop();

@@ -18,7 +18,7 @@ try {
   );
   for (const r of results) {
     log(
-      `${r.name}: keel ${Math.round(r.keel.rps.median)} req/s p99 ${r.keel.p99} ms rss ${Math.round(r.keel.rssMiB)} MiB | express ${Math.round(r.express.rps.median)} req/s p99 ${r.express.p99} ms rss ${Math.round(r.express.rssMiB)} MiB | ${r.ratio.toFixed(2)} ×, p99 ${r.p99Ratio.toFixed(2)} ×`,
+      `${r.name}: keel ${Math.round(r.keel.rps.median)} req/s p99 ${r.keel.p99} ms rss ${Math.round(r.keel.rssMiB)} MiB cpu ${Math.round(r.keel.cpuMicrosPerRequest)} µs | express ${Math.round(r.express.rps.median)} req/s p99 ${r.express.p99} ms rss ${Math.round(r.express.rssMiB)} MiB cpu ${Math.round(r.express.cpuMicrosPerRequest)} µs | ${r.ratio.toFixed(2)} ×, p99 ${r.p99Ratio.toFixed(2)} ×`,
     );
   }
 } finally {

@@ -29,7 +29,7 @@ export interface EndpointStatements {
 }
 
 /** The rows the scenario reads and writes, made for it and removed after it. */
-interface Fixtures {
+export interface Fixtures {
   productIds: string[];
   /** Bearer tokens of customers with at least 20 orders each. */
   customerTokens: string[];
@@ -41,7 +41,8 @@ interface Fixtures {
 
 const ordersPerPage = 20;
 
-async function makeFixtures(owner: Kysely<DB>): Promise<Fixtures> {
+/** Rows for scenario L: sampled products, customers' sessions, an admin and products to update. */
+export async function endpointFixtures(owner: Kysely<DB>): Promise<Fixtures> {
   const { rows: products } = await sql<{ id: string }>`
     select id::text as id from products tablesample bernoulli (0.2) repeatable (7)
     where deleted_at is null and is_active limit 2000`.execute(owner);
@@ -192,6 +193,57 @@ async function captureStatements(
   }
 }
 
+/** What scenario L sends to Keel and to Express for each endpoint. */
+export interface EndpointLoad {
+  name: string;
+  method: 'GET' | 'POST';
+  keel: LoadSpec['next'];
+  express: LoadSpec['next'];
+}
+
+/** The three endpoints' loads over the fixtures: values cycle, the same sequence for both servers. */
+export function endpointLoads(fixtures: Fixtures): EndpointLoad[] {
+  let n = 0;
+  const pick = <T>(list: T[]): T => {
+    n += 1;
+    return list[n % list.length] as T;
+  };
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+  return [
+    {
+      name: 'products.byId',
+      method: 'GET',
+      keel: () => ({ path: trpcGet('products.byId', { id: pick(fixtures.productIds) }) }),
+      express: () => ({ path: `/products/${pick(fixtures.productIds)}` }),
+    },
+    {
+      name: 'orders.list (signed in)',
+      method: 'GET',
+      keel: () => ({
+        path: trpcGet('orders.list', { limit: ordersPerPage }),
+        headers: bearer(pick(fixtures.customerTokens)),
+      }),
+      express: () => ({ path: '/orders', headers: bearer(pick(fixtures.customerTokens)) }),
+    },
+    {
+      name: 'products.update (admin)',
+      method: 'POST',
+      keel: () => ({
+        path: '/trpc/products.update?batch=1',
+        body: JSON.stringify({
+          0: { json: { id: pick(fixtures.updateIds), stockQuantity: n % 10_000 } },
+        }),
+        headers: bearer(fixtures.adminToken),
+      }),
+      express: () => ({
+        path: `/products/${pick(fixtures.updateIds)}`,
+        body: JSON.stringify({ stockQuantity: n % 10_000 }),
+        headers: bearer(fixtures.adminToken),
+      }),
+    },
+  ];
+}
+
 export interface EndpointResult {
   name: string;
   keel: ContenderResult;
@@ -217,7 +269,7 @@ export async function endpointThroughput(
   options: { rounds: number; seconds: number; warmupSeconds: number },
   log: (line: string) => void,
 ): Promise<EndpointResult[]> {
-  const fixtures = await makeFixtures(owner);
+  const fixtures = await endpointFixtures(owner);
   const servers: RunningServer[] = [];
   try {
     const statements = await captureStatements(bench, fixtures);
@@ -234,50 +286,7 @@ export async function endpointThroughput(
       '/healthz',
     );
     servers.push(express);
-    let n = 0;
-    const pick = <T>(list: T[]): T => {
-      n += 1;
-      return list[n % list.length] as T;
-    };
-    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-    const endpoints: {
-      name: string;
-      method: 'GET' | 'POST';
-      keel: LoadSpec['next'];
-      express: LoadSpec['next'];
-    }[] = [
-      {
-        name: 'products.byId',
-        method: 'GET',
-        keel: () => ({ path: trpcGet('products.byId', { id: pick(fixtures.productIds) }) }),
-        express: () => ({ path: `/products/${pick(fixtures.productIds)}` }),
-      },
-      {
-        name: 'orders.list (signed in)',
-        method: 'GET',
-        keel: () => ({
-          path: trpcGet('orders.list', { limit: ordersPerPage }),
-          headers: bearer(pick(fixtures.customerTokens)),
-        }),
-        express: () => ({ path: '/orders', headers: bearer(pick(fixtures.customerTokens)) }),
-      },
-      {
-        name: 'products.update (admin)',
-        method: 'POST',
-        keel: () => ({
-          path: '/trpc/products.update?batch=1',
-          body: JSON.stringify({
-            0: { json: { id: pick(fixtures.updateIds), stockQuantity: n % 10_000 } },
-          }),
-          headers: bearer(fixtures.adminToken),
-        }),
-        express: () => ({
-          path: `/products/${pick(fixtures.updateIds)}`,
-          body: JSON.stringify({ stockQuantity: n % 10_000 }),
-          headers: bearer(fixtures.adminToken),
-        }),
-      },
-    ];
+    const endpoints = endpointLoads(fixtures);
     const results: EndpointResult[] = [];
     for (const endpoint of endpoints) {
       const summary = await interleavedRounds(
