@@ -12,13 +12,20 @@ const schema = z
           ? 'is not set; give the service connection (postgres://keel_app:…@host:5432/keel); `pnpm dev` sets it'
           : 'must be a postgres:// URL',
     }),
-    /** Connections of this worker process: its jobs, its listener and pg-boss's own. */
+    /** Connections of this worker process: its jobs, its poll and its sweep (pg-boss has its own). */
     WORKER_DATABASE_POOL_MAX: z.coerce.number().int().min(3).max(100).default(10),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
     /** Jobs one worker process runs at once. */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(8),
+    /**
+     * How often the worker polls the outbox for new order events. An event
+     * waits about half of this, on average, between its commit and its
+     * delivery job. Polling replaced LISTEN/NOTIFY (migration 0013), whose
+     * serialised commits slowed the placing of orders.
+     */
+    WORKER_EVENT_POLL_MS: z.coerce.number().int().min(10).max(5_000).default(50),
     /** How long a SIGTERM waits for the jobs in hand before the process exits anyway. */
     WORKER_SHUTDOWN_TIMEOUT_MS: milliseconds.default(30_000),
     /** An unpaid order older than this is cancelled and its stock restored. */
@@ -46,12 +53,15 @@ const schema = z
     ORDER_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(3_600_000),
   })
   .superRefine((env, ctx) => {
-    // Each delivery holds a connection; the LISTEN connection and the sweep need theirs.
+    // Each delivery holds a connection through its webhook call. The other
+    // two are shared, each briefly, by the poll (every WORKER_EVENT_POLL_MS),
+    // the sweep and the expiry job: with one, the poll would often wait
+    // behind the others while every delivery is busy.
     if (env.WORKER_DATABASE_POOL_MAX < env.WORKER_CONCURRENCY + 2) {
       ctx.addIssue({
         code: 'custom',
         path: ['WORKER_DATABASE_POOL_MAX'],
-        message: `must be at least WORKER_CONCURRENCY + 2 (${env.WORKER_CONCURRENCY + 2}): each delivery holds a connection, and the LISTEN connection and the sweep need two more`,
+        message: `must be at least WORKER_CONCURRENCY + 2 (${env.WORKER_CONCURRENCY + 2}): each delivery holds a connection, and the poll of new events, the sweep and the expiry job share two more`,
       });
     }
     if (env.ORDER_WEBHOOK_URL && !env.ORDER_WEBHOOK_SECRET) {

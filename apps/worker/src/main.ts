@@ -2,7 +2,7 @@
 // (dist/main.mjs); `pnpm dev` runs it beside the API. SIGTERM or SIGINT
 // finishes the jobs in hand and exits 0.
 import '@keel/runtime/require-node';
-import { createDbAndPool } from '@keel/db';
+import { createDb } from '@keel/db';
 import pino from 'pino';
 import { loadWorkerConfig, WorkerConfigError } from './config';
 import { createWebhookSender } from './webhook';
@@ -20,17 +20,17 @@ try {
 }
 
 const logger = pino({ level: config.LOG_LEVEL, base: { service: 'keel-worker' } });
-const { db, pool } = createDbAndPool({
+const db = createDb({
   connectionString: config.DATABASE_URL,
   maxConnections: config.WORKER_DATABASE_POOL_MAX,
 });
 const worker = await startWorker({
   db,
-  pool,
   databaseUrl: config.DATABASE_URL,
   logger,
   concurrency: config.WORKER_CONCURRENCY,
   pendingOrderTtlSeconds: config.PENDING_ORDER_TTL_SECONDS,
+  eventPollMs: config.WORKER_EVENT_POLL_MS,
   ...(config.ORDER_WEBHOOK_URL && config.ORDER_WEBHOOK_SECRET
     ? {
         webhook: {

@@ -1,7 +1,6 @@
 import { expireOverdueOrders } from '@keel/api/jobs';
 import type { DB } from '@keel/db';
 import { type Kysely, sql } from 'kysely';
-import type pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
 import { deliverOrderEvents } from './deliver';
@@ -12,13 +11,23 @@ import { retryDelayMs } from './webhook';
 /** The queues migration 0011 creates. */
 export const queues = { orderEvents: 'order_events', expireOrders: 'expire_orders' } as const;
 
-/** The channel the orders trigger notifies when it writes an event (migration 0010). */
-const eventsChannel = 'keel_order_events';
+/**
+ * How far back each poll of the outbox looks before the previous poll's
+ * clock: an event's `next_attempt_at` is the start of the transaction that
+ * wrote it, so a transaction that commits up to this long after it started
+ * is still found by the next poll (a longer one, by the sweep).
+ */
+const pollOverlapMs = 1_000;
+
+/**
+ * The most events one poll reads. Far more than a second of orders at the
+ * rates measured; a bigger burst (a bulk UPDATE of orders) is left in part
+ * to the sweep.
+ */
+const pollLimit = 5_000;
 
 export interface WorkerOptions {
   db: Kysely<DB>;
-  /** A pool for the LISTEN connection (one client, held). */
-  pool: pg.Pool;
   databaseUrl: string;
   logger: Logger;
   concurrency: number;
@@ -31,9 +40,16 @@ export interface WorkerOptions {
     retryMaxMs: number;
   };
   /**
-   * How often each worker sweeps for overdue orders and for events whose
-   * wake-up was missed (a crash, a lost notification). Default: a fifth of
-   * the TTL, between 1 and 5 s.
+   * How often each worker polls the outbox for newly written events and
+   * queues their orders (default 50 ms). An event waits about half of this,
+   * on average, between its commit and its job.
+   */
+  eventPollMs?: number;
+  /**
+   * How often each worker sweeps for overdue orders and for every order with
+   * events due that the poll did not queue (a crash, a transaction that
+   * committed long after it started). Default: a fifth of the TTL, between 1
+   * and 5 s.
    */
   sweepMs?: number;
   /** Connections pg-boss holds. */
@@ -51,18 +67,21 @@ export interface RunningWorker {
  * Starts a worker: it takes jobs from the PostgreSQL queue (pg-boss, in
  * `keel_jobs`) that every worker process shares. Two kinds of job:
  * - `order_events` (one per order with events due): delivers that order's
- *   pending events to the webhook (`deliverOrderEvents`). The orders trigger
- *   notifies `keel_order_events` at each commit; a worker that hears it
- *   queues the order's job at once, and each worker's sweep queues the
- *   orders whose events are due (retries, and anything a crash or a lost
- *   notification left behind), so nothing depends on the notification.
+ *   pending events to the webhook (`deliverOrderEvents`). Every
+ *   `eventPollMs` each worker reads the events written (or come due) since
+ *   its previous poll, through the outbox's partial index, and queues their
+ *   orders; each worker's sweep also queues every order whose events are
+ *   due (retries, and anything a crash or a late commit left behind), so
+ *   nothing depends on the poll. The orders trigger sends no NOTIFY
+ *   (migration 0013): PostgreSQL serialises the commits of notifying
+ *   transactions, and orders hold hot product rows until they commit.
  * - `expire_orders`: cancels unpaid orders older than the TTL
  *   (`expireOverdueOrders`). Every worker queues it each sweep; the queue
  *   keeps one waiting (runs may overlap: each order is taken SKIP LOCKED).
  *
  * @example
  * ```ts
- * const worker = await startWorker({ db, pool, databaseUrl, logger, concurrency: 4, pendingOrderTtlSeconds: 1800 });
+ * const worker = await startWorker({ db, databaseUrl, logger, concurrency: 4, pendingOrderTtlSeconds: 1800 });
  * process.on('SIGTERM', () => void worker.stop());
  * ```
  */
@@ -71,6 +90,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const sweepMs =
     options.sweepMs ??
     Math.min(5_000, Math.max(1_000, (options.pendingOrderTtlSeconds * 1000) / 5));
+  const eventPollMs = options.eventPollMs ?? 50;
   const boss = new PgBoss({
     connectionString: options.databaseUrl,
     schema: queueSchema,
@@ -156,39 +176,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     },
   );
 
-  // One held connection listening to the orders trigger. When it fails (a
-  // database restart), it is opened again with a growing wait; meanwhile the
-  // sweep finds every event.
-  let listener: pg.PoolClient | undefined;
-  let stopped = false;
-  let relisten: NodeJS.Timeout | undefined;
-  const listen = async (attempt = 0): Promise<void> => {
-    if (stopped) return;
-    try {
-      const client = await options.pool.connect();
-      client.on('notification', (message) => {
-        if (!webhook || message.channel !== eventsChannel || !message.payload) return;
-        queueEvents(message.payload).catch((error: unknown) =>
-          logger.error({ err: error }, 'could not queue an order-events job'),
-        );
-      });
-      client.on('error', (error) => {
-        logger.error({ err: error }, 'the LISTEN connection failed; listening again');
-        client.release(error);
-        if (listener === client) listener = undefined;
-        relisten = setTimeout(() => void listen(1), 1_000);
-      });
-      await client.query(`listen ${eventsChannel}`);
-      listener = client;
-      if (attempt > 0) logger.info('listening for order events again');
-    } catch (error) {
-      const waitMs = Math.min(30_000, 1_000 * 2 ** attempt);
-      logger.error({ err: error, waitMs }, 'cannot LISTEN for order events; trying again');
-      relisten = setTimeout(() => void listen(attempt + 1), waitMs);
-    }
-  };
-  await listen();
-
   async function sweep(): Promise<void> {
     await boss.send(queues.expireOrders, null, { singletonKey: 'sweep' });
     if (!webhook) return;
@@ -221,11 +208,101 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await runSweep();
   const timer = setInterval(runSweep, sweepMs);
 
+  // The poll of newly written events. Each poll reads the pending events
+  // that came due since the previous poll's clock (less pollOverlapMs):
+  // `next_attempt_at` is the writing transaction's start for a new event,
+  // and a retry's time for a retried one, so the one range finds both,
+  // through the partial index order_events_next_attempt_at_idx. The clock
+  // is the database's (its now()), so the range never depends on this
+  // machine's. An event stays in range for pollOverlapMs after it is first
+  // read; what was queued is remembered (by event and due time) for longer
+  // than that, so each event is queued once. Forgetting too early would
+  // only queue a job that finds its order done.
+  const rememberMs = 2 * (pollOverlapMs + eventPollMs);
+  const queuedRecently = new Map<string, number>();
+  let since: Date | undefined;
+  async function pollEvents(): Promise<void> {
+    const { rows } = await sql<{
+      polled_at: Date;
+      id: string | null;
+      order_id: string | null;
+      next_attempt_at: Date | null;
+    }>`
+      select clock.polled_at, due.id, due.order_id, due.next_attempt_at
+      from (select now() as polled_at) clock
+      left join (
+        select id, order_id, next_attempt_at
+        from keel_jobs.order_events
+        where delivery_status = 'pending'
+          and next_attempt_at > coalesce(${since ?? null}::timestamptz, now())
+            - ${`${pollOverlapMs} milliseconds`}::interval
+          and next_attempt_at <= now()
+          and deleted_at is null
+        order by next_attempt_at
+        limit ${pollLimit}
+      ) due on true`.execute(db);
+    const now = performance.now();
+    for (const [key, forgetAt] of queuedRecently) {
+      if (forgetAt > now) break;
+      queuedRecently.delete(key);
+    }
+    const keys: string[] = [];
+    const orderIds = new Set<string>();
+    for (const { id, order_id, next_attempt_at } of rows) {
+      if (!id || !order_id || !next_attempt_at) continue;
+      const key = `${id}@${next_attempt_at.getTime()}`;
+      if (queuedRecently.has(key)) continue;
+      keys.push(key);
+      orderIds.add(order_id);
+    }
+    // One statement for them all, as in the sweep; an order that already
+    // has a job waiting is skipped.
+    if (orderIds.size > 0) {
+      await boss.insert(
+        queues.orderEvents,
+        [...orderIds].map((orderId) => ({ data: { orderId }, singletonKey: orderId })),
+      );
+      for (const key of keys) queuedRecently.set(key, now + rememberMs);
+      logger.trace({ orders: orderIds.size }, 'order-events jobs queued by the poll');
+    }
+    // Only once the jobs are in: a poll that failed is read again.
+    since = rows[0]?.polled_at;
+  }
+
+  // One poll at a time, every eventPollMs from the start of the last; after
+  // a failure, a growing wait (up to 5 s) so an outage is not logged 20
+  // times a second. The sweep goes on meanwhile.
+  let stopped = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> = Promise.resolve();
+  let pollFailures = 0;
+  const schedulePoll = (delayMs: number) => {
+    if (stopped || !webhook) return;
+    pollTimer = setTimeout(() => {
+      const startedAt = performance.now();
+      polling = pollEvents().then(
+        () => {
+          if (pollFailures > 0) logger.info('polling for order events again');
+          pollFailures = 0;
+          schedulePoll(Math.max(0, eventPollMs - (performance.now() - startedAt)));
+        },
+        (error: unknown) => {
+          pollFailures += 1;
+          const waitMs = Math.min(5_000, eventPollMs * 2 ** pollFailures);
+          logger.error({ err: error, waitMs }, 'polling for order events failed; trying again');
+          schedulePoll(waitMs);
+        },
+      );
+    }, delayMs);
+  };
+  schedulePoll(0);
+
   logger.info(
     {
       concurrency: options.concurrency,
       pendingOrderTtlSeconds: options.pendingOrderTtlSeconds,
       sweepMs,
+      eventPollMs,
       webhook: Boolean(webhook),
     },
     'worker started',
@@ -234,14 +311,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     sweep: runSweep,
     async stop(timeoutMs = 30_000) {
-      clearInterval(timer);
-      await sweeping;
       stopped = true;
-      clearTimeout(relisten);
-      if (listener) {
-        await listener.query(`unlisten ${eventsChannel}`).catch(() => {});
-        listener.release();
-      }
+      clearTimeout(pollTimer);
+      clearInterval(timer);
+      await Promise.all([polling, sweeping]);
       // graceful: the jobs in hand finish (or are given back when the time is up).
       await boss.stop({ graceful: true, timeout: timeoutMs, close: true });
       logger.info('worker stopped');

@@ -46,16 +46,17 @@ export function listFailedDeliveries(
 
 /**
  * Puts a failed delivery back in line: pending, its tries counted afresh,
- * due now, and a worker woken (the same notification the orders trigger
- * sends). It is delivered after whatever of its order is still pending;
- * later events of its order may already have been delivered, so it can
- * arrive after them (receivers order by `occurredAt`).
+ * and due now, so the workers' poll of new events finds it within a poll
+ * interval (no NOTIFY: migration 0013). It is delivered after whatever of
+ * its order is still pending; later events of its order may already have
+ * been delivered, so it can arrive after them (receivers order by
+ * `occurredAt`).
  */
 export async function retryFailedDelivery(db: Kysely<DB>, id: string): Promise<{ id: string }> {
   return db.transaction().execute(async (trx) => {
     const event = await trx
       .selectFrom('keel_jobs.order_events')
-      .select(['id', 'order_id', 'delivery_status'])
+      .select(['id', 'delivery_status'])
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
       .forUpdate()
@@ -71,7 +72,6 @@ export async function retryFailedDelivery(db: Kysely<DB>, id: string): Promise<{
       .set({ delivery_status: 'pending', attempt_count: 0, next_attempt_at: sql`now()` })
       .where('id', '=', id)
       .execute();
-    await sql`select pg_notify('keel_order_events', ${event.order_id})`.execute(trx);
     return { id };
   });
 }

@@ -11,6 +11,7 @@ import * as m0009 from './0009_add_payments_and_order_expiry';
 import * as m0010 from './0010_create_order_events';
 import * as m0011 from './0011_create_job_queue';
 import * as m0012 from './0012_create_rate_limit_counters';
+import * as m0013 from './0013_alter_record_order_event_to_stop_notifying';
 
 /**
  * Every migration, in order. Listed explicitly (not read from the folder at
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0010_create_order_events': m0010,
   '0011_create_job_queue': m0011,
   '0012_create_rate_limit_counters': m0012,
+  '0013_alter_record_order_event_to_stop_notifying': m0013,
 };
