@@ -122,7 +122,7 @@ export async function endpointFixtures(owner: Kysely<DB>): Promise<Fixtures> {
  * log hook, with the request's values replaced by `$name` so the baseline
  * binds its own.
  */
-async function captureStatements(
+export async function captureStatements(
   bench: BenchDatabase,
   fixtures: Fixtures,
 ): Promise<EndpointStatements> {

@@ -15,13 +15,14 @@ export interface RequestState {
 }
 
 /**
- * A request's state, kept on its response under a symbol. Deliberately a
- * class with no closures and no WeakMap: a closure over the request (the log
- * line's) shared its context with the state's getter, and a WeakMap entry
- * per response kept that context reachable, so under load every request's
- * objects survived the young-generation collections and were promoted
- * (about 8 KB a request, scavenges of 7–20 ms, the p99 of products.byId;
- * RSS 290 MiB instead of 130).
+ * A request's state, kept on its response under a symbol: a class with no
+ * closures, and a plain 'finish' listener. The earlier form (an object with
+ * a getter closing over the request, a closure over req/res for the log
+ * line, a WeakMap entry per response) made every request's objects survive
+ * the young-generation collections under load: each scavenge promoted ~5 MB
+ * and took 7–20 ms (the p99 of products.byId), RSS 290 MiB. Removing any one
+ * of the closure, the WeakMap or the AsyncLocalStorage run did not stop it;
+ * this form did (/healthz: scavenges 0.5 ms, p99 4 ms, RSS 131 MiB).
  */
 class LoggedRequest implements RequestState {
   #child: Logger | undefined;
