@@ -1,5 +1,5 @@
 // `pnpm --filter @keel/bench bench:middleware`: Keel's hand-written request
-// log and CORS against the ecosystem's pino-http and cors, each in a bare
+// log against the ecosystem's pino-http, each in a bare
 // node:http server, in interleaved rounds (BENCH_ROUNDS, BENCH_SECONDS): what
 // choosing the library would cost or save per request.
 import '@keel/runtime/require-node';
@@ -10,11 +10,8 @@ import { type RunningServer, startServer } from './processes';
 
 const log = (line: string) => console.log(line);
 const script = join(import.meta.dirname, 'middleware-server.ts');
-const pairs: [string, string][] = [
-  ['keel request log', 'pino-http'],
-  ['keel cors', 'cors'],
-];
-const headers = { origin: 'https://shop.example' };
+const pairs: [string, string][] = [['keel request log', 'pino-http']];
+const headers = { 'x-forwarded-for': '203.0.113.7' };
 for (const [ours, theirs] of pairs) {
   const servers: RunningServer[] = [];
   try {

@@ -20,7 +20,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { combineCallWrappers } from './call-wrappers';
 import { clientAddressOf, type TrustProxy } from './http/client-address';
-import { applyCors, corsOriginSet } from './http/cors';
+import { createCors } from './http/cors';
 import { createOutageLog, type OutageLog } from './http/outage-log';
 import { createQueryLane } from './http/query-lane';
 import { createTokenBucket } from './http/rate-limit';
@@ -222,7 +222,7 @@ export function createRequestListener(deps: AppDeps): RequestListener {
   const outage = createOutageLog(deps.logger);
   const routes = createRoutes(deps, createContext, outage);
   const headers = captureHelmetHeaders();
-  const allowedOrigins = corsOriginSet(deps.corsOrigins ?? []);
+  const applyCors = createCors(deps.corsOrigins ?? []);
   const lane =
     deps.queryLane === false
       ? null
@@ -244,7 +244,7 @@ export function createRequestListener(deps: AppDeps): RequestListener {
     for (const [name, value] of headers) res.setHeader(name, value);
     const state = startRequestLog(deps.logger, req, res, addressOf(req));
     if (metrics) res.once('finish', () => metrics.response(res.statusCode));
-    if (applyCors(allowedOrigins, req, res)) return;
+    if (applyCors(req, res)) return;
     // While the database is down, the first answered API call ends the outage.
     if (outage.down) {
       res.once('finish', () => {
