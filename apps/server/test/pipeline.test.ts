@@ -1,7 +1,7 @@
 // Every request, whichever route answers it, passes the one pipeline once:
 // helmet's headers, a request id, one log line, CORS.
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { createTestDatabase } from '@keel/platform/testing';
 import pino from 'pino';
@@ -37,7 +37,7 @@ const query = `/trpc/products.list?batch=1&input=${encodeURIComponent(JSON.strin
 const routes: [string, string, RequestInit][] = [
   ['a batched read (the query lane)', query, {}],
   [
-    'a mutation (tRPC on Express)',
+    'a mutation (the lane)',
     '/trpc/auth.login?batch=1',
     {
       method: 'POST',
@@ -123,6 +123,24 @@ describe('headers and logs', () => {
       .poll(() => lines.filter((l) => l.requestId === 'lane-failure-1').map((l) => l.msg))
       .toEqual(expect.arrayContaining(['procedure refused', 'request']));
   });
+});
+
+test('a client that goes away mid-body on the lane is not logged as a failure, and the server answers on', async () => {
+  const { port } = server.address() as AddressInfo;
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  // Promises 500 bytes, sends 20, hangs up.
+  socket.write(
+    'POST /trpc/auth.logout?batch=1 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+      'x-request-id: gone-mid-body-1\r\ncontent-length: 500\r\n\r\n{"0":{"json":null}}',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  socket.destroy();
+  // No response finishes, so no request line either; an error would come at once.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(lines.filter((l) => l.msg === 'query lane failed')).toEqual([]);
+  const after = await fetch(`${base}/healthz`);
+  expect(after.status).toBe(200);
 });
 
 test("a request's slow-query log line carries its request id, on both routes", async () => {

@@ -130,7 +130,14 @@ export function createQueryLane(options: QueryLaneOptions) {
     if (call.type === 'query') {
       inputs = call.inputs;
     } else {
-      const body = (await readBody(req, call.bodyBytes)).toString('utf8');
+      let body: string;
+      try {
+        body = (await readBody(req, call.bodyBytes)).toString('utf8');
+      } catch {
+        // The client went away mid-body: nobody to answer, nothing to log as a failure.
+        res.destroy();
+        return;
+      }
       try {
         inputs = batchInputs(call.paths, JSON.parse(body));
       } catch {
