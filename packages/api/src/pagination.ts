@@ -77,26 +77,48 @@ export async function paginate<DB, TB extends keyof DB, O>(
   sort: KeysetSort,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<O>> {
+  const after = page.cursor ? decodeCursor(sort, page.cursor) : undefined;
+  const rows = await withKeyset(query, sort, after, page.limit + 1).execute();
+  return toPage(rows, sort, page.limit);
+}
+
+/** A row of a keyset query: the output columns and the sort's values as text. */
+export type KeysetRow<O> = O & Record<`__keyset_${number}`, string>;
+
+/**
+ * The keyset clauses of `paginate` on `query`: the sort's columns selected
+ * as text (for the next cursor), the condition after `after` (a decoded
+ * cursor's values, or none for the first page), the order, and `fetch`
+ * rows (the page size + 1). The values go in as parameters, so a query
+ * built with stand-ins compiles once (`compileOnce`).
+ */
+export function withKeyset<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  sort: KeysetSort,
+  after: readonly unknown[] | undefined,
+  fetch: number,
+): SelectQueryBuilder<DB, TB, KeysetRow<O>> {
   const refs = sort.columns.map((c) => sql.ref(c.ref));
-  let keyed = query as SelectQueryBuilder<DB, TB, O & Record<string, string>>;
+  let keyed = query as unknown as SelectQueryBuilder<DB, TB, KeysetRow<O>>;
   sort.columns.forEach((c, i) => {
-    // The cursor keeps PostgreSQL's text form of each sort value (see valueCheck).
     keyed = keyed.select(sql<string>`${sql.ref(c.ref)}::text`.as(`__keyset_${i}`)) as typeof keyed;
   });
-  if (page.cursor) {
-    const values = decodeCursor(sort, page.cursor);
-    const bound = values.map(
+  if (after) {
+    const bound = after.map(
       (v, i) => sql`cast(${v} as ${sql.raw(sort.columns[i]?.type ?? 'text')})`,
     );
     const operator = sql.raw(sort.direction === 'asc' ? '>' : '<');
-    // A row comparison: the builder has no tuple-with-cast form.
     keyed = keyed.where(sql<boolean>`(${sql.join(refs)}) ${operator} (${sql.join(bound)})`);
   }
   for (const ref of refs) keyed = keyed.orderBy(ref, sort.direction);
-  const rows = await keyed.limit(page.limit + 1).execute();
-  const hasMore = rows.length > page.limit;
-  const pageRows = hasMore ? rows.slice(0, page.limit) : rows;
-  const last = pageRows.at(-1);
+  return keyed.limit(fetch);
+}
+
+/** A page of `limit` from a keyset query's rows (fetched with one more): the items without the keyset columns, and the next cursor. */
+export function toPage<O>(rows: KeysetRow<O>[], sort: KeysetSort, limit: number): Page<O> {
+  const hasMore = rows.length > limit;
+  const pageRows = hasMore ? rows.slice(0, limit) : rows;
+  const last = pageRows.at(-1) as Record<string, unknown> | undefined;
   const nextCursor =
     hasMore && last
       ? encodeCursor(
@@ -104,13 +126,12 @@ export async function paginate<DB, TB extends keyof DB, O>(
           sort.columns.map((_, i) => String(last[`__keyset_${i}`])),
         )
       : null;
-  // Copy each row without the cursor columns into objects of one shape
-  // (deleting keys would turn every row into a slow dictionary object).
   const keysetKeys = new Set(sort.columns.map((_, i) => `__keyset_${i}`));
   const outputKeys = pageRows[0] ? Object.keys(pageRows[0]).filter((k) => !keysetKeys.has(k)) : [];
+  // Rows copied into one object shape, not keys deleted (dictionary-mode objects).
   const items = pageRows.map((row) => {
     const item: Record<string, unknown> = {};
-    for (const key of outputKeys) item[key] = row[key];
+    for (const key of outputKeys) item[key] = (row as Record<string, unknown>)[key];
     return item as O;
   });
   return { items, nextCursor };

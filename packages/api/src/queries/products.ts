@@ -1,6 +1,13 @@
 import { compileOnce, type DB } from '@keel/db';
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
-import { type KeysetSort, type Page, paginate } from '../pagination';
+import {
+  decodeCursor,
+  type KeysetRow,
+  type KeysetSort,
+  type Page,
+  toPage,
+  withKeyset,
+} from '../pagination';
 
 /** What the API returns for a product: explicit columns, camelCase. */
 export interface Product {
@@ -81,26 +88,73 @@ function visible(includeInactive: boolean) {
       : eb.and([eb('products.deleted_at', 'is', null), eb('products.is_active', '=', true)]);
 }
 
+/** A compiled page query of one shape, run with its values in order. */
+type ListQuery = (db: Kysely<DB>, ...values: unknown[]) => Promise<{ rows: KeysetRow<Product>[] }>;
+
+// Scenario A's read: compiled once per shape (sort, cursor or not, and which
+// filters are present), at most 4 × 2⁵ = 128 shapes.
+const listQueries = new Map<string, ListQuery>();
+
+/** The shape's query; `values` are, in order: the rows to fetch, the cursor's values, the pattern, the prices. */
+function listQueryFor(shape: {
+  sort: ProductSort;
+  after: number;
+  includeInactive: boolean;
+  search: boolean;
+  min: boolean;
+  max: boolean;
+}): ListQuery {
+  const key = `${shape.sort}:${shape.after}:${+shape.includeInactive}${+shape.search}${+shape.min}${+shape.max}`;
+  let run = listQueries.get(key);
+  if (!run) {
+    const arity = 1 + shape.after + +shape.search + +shape.min + +shape.max;
+    run = compileOnce(arity, (db, ...values: unknown[]) => {
+      const next = (() => {
+        let i = 0;
+        return () => values[i++];
+      })();
+      const fetch = next() as number;
+      const after = shape.after > 0 ? Array.from({ length: shape.after }, next) : undefined;
+      let query = db
+        .selectFrom('products')
+        .select(productColumns)
+        .where(visible(shape.includeInactive));
+      if (shape.search) query = query.where('products.name', 'ilike', next() as string);
+      if (shape.min) query = query.where('products.price_cents', '>=', next() as number);
+      if (shape.max) query = query.where('products.price_cents', '<=', next() as number);
+      return withKeyset(query, productSorts[shape.sort], after, fetch);
+    }) as ListQuery;
+    listQueries.set(key, run);
+  }
+  return run;
+}
+
 /** One keyset page of live products. One statement. */
-export function listProducts(
+export async function listProducts(
   db: Kysely<DB>,
   filter: ProductFilter,
   page: { limit: number; cursor?: string | undefined },
 ): Promise<Page<Product>> {
-  let query = db
-    .selectFrom('products')
-    .select(productColumns)
-    .where(visible(filter.includeInactive));
-  if (filter.search) {
-    // ILIKE with the pattern characters escaped, so the search is literal.
-    const pattern = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where('products.name', 'ilike', pattern);
-  }
-  if (filter.minPriceCents !== undefined)
-    query = query.where('products.price_cents', '>=', filter.minPriceCents);
-  if (filter.maxPriceCents !== undefined)
-    query = query.where('products.price_cents', '<=', filter.maxPriceCents);
-  return paginate(query, productSorts[filter.sort], page);
+  const sort = productSorts[filter.sort];
+  const after = page.cursor ? decodeCursor(sort, page.cursor) : [];
+  // ILIKE with the pattern characters escaped, so the search is literal.
+  const pattern = filter.search
+    ? `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+    : undefined;
+  const values: unknown[] = [page.limit + 1, ...after];
+  if (pattern !== undefined) values.push(pattern);
+  if (filter.minPriceCents !== undefined) values.push(filter.minPriceCents);
+  if (filter.maxPriceCents !== undefined) values.push(filter.maxPriceCents);
+  const run = listQueryFor({
+    sort: filter.sort,
+    after: after.length,
+    includeInactive: filter.includeInactive,
+    search: pattern !== undefined,
+    min: filter.minPriceCents !== undefined,
+    max: filter.maxPriceCents !== undefined,
+  });
+  const { rows } = await run(db, ...values);
+  return toPage(rows, sort, page.limit);
 }
 
 // products.byId is the hottest single-row read: compiled once per visibility.
