@@ -73,7 +73,9 @@ export const catalogueSize = 150;
 
 export async function openShop(): Promise<Shop> {
   if (!existsSync(join(webDist, 'index.html'))) {
-    throw new Error('apps/web/dist is missing: run the suite through `pnpm test` (turbo builds the storefront first) or `pnpm --filter @keel/web build`');
+    throw new Error(
+      'apps/web/dist is missing: run the suite through `pnpm test` (turbo builds the storefront first) or `pnpm --filter @keel/web build`',
+    );
   }
   mkdirSync(screenshots, { recursive: true });
   const testDb = await createTestDatabase();
