@@ -77,6 +77,17 @@ export interface AppDeps {
   payments?: PaymentProvider;
 }
 
+/**
+ * The body and batch caps, one source for tRPC's adapter, the REST routes
+ * and the lane: the lane answers exactly as tRPC would only while they agree.
+ */
+function capsOf(deps: AppDeps): { bodyLimitBytes: number; maxBatchSize: number } {
+  return {
+    bodyLimitBytes: deps.bodyLimitBytes ?? 100 * 1024,
+    maxBatchSize: deps.maxBatchSize ?? 20,
+  };
+}
+
 function contextFactory(deps: AppDeps) {
   const store =
     deps.rateLimitStore === 'memory' ? createMemoryLimitStore() : createPostgresLimitStore(deps.db);
@@ -161,8 +172,8 @@ function createRoutes(
     '/trpc',
     createExpressMiddleware({
       router: appRouter,
-      maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
-      maxBatchSize: deps.maxBatchSize ?? 20,
+      maxBodySize: capsOf(deps).bodyLimitBytes,
+      maxBatchSize: capsOf(deps).maxBatchSize,
       createContext: ({ req, res }) =>
         createContext(req, res, requestState(res)?.clientAddress ?? null),
       onError: ({ error, path, req }) =>
@@ -183,7 +194,7 @@ function createRoutes(
         createContext(req, res, requestState(res)?.clientAddress ?? null),
       onError: (error, path, res) =>
         logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
-      bodyLimitBytes: deps.bodyLimitBytes ?? 100 * 1024,
+      bodyLimitBytes: capsOf(deps).bodyLimitBytes,
     }),
   );
   app.use(referenceRoutes(appRouter));
@@ -234,8 +245,8 @@ export function createRequestListener(deps: AppDeps): RequestListener {
           // The request's own logger: its lines carry the request id.
           onError: (error, path, res) =>
             logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
-          maxBatchSize: deps.maxBatchSize ?? 20,
-          maxBodySize: deps.bodyLimitBytes ?? 100 * 1024,
+          maxBatchSize: capsOf(deps).maxBatchSize,
+          maxBodySize: capsOf(deps).bodyLimitBytes,
           fallback: routes,
         });
   const addressOf = clientAddressOf(deps.trustProxy ?? false);

@@ -89,6 +89,14 @@ describe('the one HTTP pipeline', () => {
   test('an origin outside the allowlist gets no CORS headers, but the answer still varies by Origin', async () => {
     const res = await fetch(`${base}/healthz`, { headers: { origin: 'https://evil.example.com' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    // Its preflight is not answered as one: it goes on to the routes (tRPC refuses it).
+    const preflight = await fetch(`${base}/trpc/orders.place`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).not.toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
     expect(res.headers.get('vary')).toMatch(/origin/i);
     const bare = await fetch(`${base}/healthz`);
     expect(bare.headers.get('vary')).toMatch(/origin/i);

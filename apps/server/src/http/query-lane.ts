@@ -16,7 +16,7 @@ import type { TRPCResponse } from '@trpc/server/rpc';
  */
 export type LaneCall =
   | { type: 'query'; paths: string[]; inputs: unknown[] }
-  | { type: 'mutation'; paths: string[]; bodyBytes: number };
+  | { type: 'mutation'; paths: string[] };
 
 /** What the lane needs: the router, the context factory, the error hook and the caps. */
 export interface QueryLaneOptions {
@@ -92,7 +92,7 @@ export function createQueryLane(options: QueryLaneOptions) {
           return null;
         if (!Number.isInteger(length) || length < 1 || length > options.maxBodySize) return null;
         const paths = batchPaths(url, search, 'mutation');
-        return paths ? { type: 'mutation', paths, bodyBytes: length } : null;
+        return paths ? { type: 'mutation', paths } : null;
       }
       const paths = batchPaths(url, search, 'query');
       if (!paths) return null;
@@ -103,17 +103,14 @@ export function createQueryLane(options: QueryLaneOptions) {
     }
   }
 
-  /** The whole body of a request whose length is known (and capped by `match`). */
-  function readBody(req: IncomingMessage, bytes: number): Promise<Buffer> {
+  /** The whole body of a request whose length is known (and capped by `match`), as it arrives. */
+  function readBody(req: IncomingMessage): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const body = Buffer.allocUnsafe(bytes);
-      let offset = 0;
-      req.on('data', (chunk: Buffer) => {
-        // Node's parser never delivers more than Content-Length.
-        chunk.copy(body, offset);
-        offset += chunk.length;
-      });
-      req.once('end', () => resolve(offset === bytes ? body : body.subarray(0, offset)));
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.once('end', () =>
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+      );
       req.once('error', reject);
       req.once('close', () => {
         if (!req.complete) reject(new Error('the client went away before its body ended'));
@@ -132,7 +129,7 @@ export function createQueryLane(options: QueryLaneOptions) {
     } else {
       let body: string;
       try {
-        body = (await readBody(req, call.bodyBytes)).toString('utf8');
+        body = (await readBody(req)).toString('utf8');
       } catch {
         // The client went away mid-body: nobody to answer, nothing to log as a failure.
         res.destroy();

@@ -158,22 +158,15 @@ export async function listProducts(
 }
 
 // products.byId is the hottest single-row read: compiled once per visibility.
-const byIdQueries = {
-  visible: compileOnce(1, (db, id: string) =>
+const byIdQuery = (includeInactive: boolean) =>
+  compileOnce(1, (db, id: string) =>
     db
       .selectFrom('products')
       .select(productColumns)
-      .where(visible(false))
+      .where(visible(includeInactive))
       .where('products.id', '=', id),
-  ),
-  all: compileOnce(1, (db, id: string) =>
-    db
-      .selectFrom('products')
-      .select(productColumns)
-      .where(visible(true))
-      .where('products.id', '=', id),
-  ),
-};
+  );
+const byIdQueries = { visible: byIdQuery(false), all: byIdQuery(true) };
 
 /** A live product by id or sku; inactive ones only when asked. */
 export async function findProduct(
