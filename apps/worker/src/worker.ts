@@ -119,6 +119,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger.trace({ orderId, startAfter, job: id }, 'order-events job queued');
   };
 
+  /** Queues many orders in one statement; an order that already has a job waiting is skipped. */
+  const queueOrders = (orderIds: readonly string[]) =>
+    boss.insert(
+      queues.orderEvents,
+      orderIds.map((orderId) => ({ data: { orderId }, singletonKey: orderId })),
+    );
+
   const webhook = options.webhook;
   if (webhook) {
     const deliver = async (orderId: string, jobId: string) => {
@@ -191,13 +198,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       where next_attempt_at <= now()
       order by position
       limit 500`.execute(db);
-    // One statement for them all; an order that already has a job waiting is skipped.
-    if (due.length > 0) {
-      await boss.insert(
-        queues.orderEvents,
-        due.map(({ order_id }) => ({ data: { orderId: order_id }, singletonKey: order_id })),
-      );
-    }
+    if (due.length > 0) await queueOrders(due.map(({ order_id }) => order_id));
   }
 
   let sweeping: Promise<void> = Promise.resolve();
@@ -255,13 +256,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       keys.push(key);
       orderIds.add(order_id);
     }
-    // One statement for them all, as in the sweep; an order that already
-    // has a job waiting is skipped.
     if (orderIds.size > 0) {
-      await boss.insert(
-        queues.orderEvents,
-        [...orderIds].map((orderId) => ({ data: { orderId }, singletonKey: orderId })),
-      );
+      await queueOrders([...orderIds]);
       for (const key of keys) queuedRecently.set(key, now + rememberMs);
       logger.trace({ orders: orderIds.size }, 'order-events jobs queued by the poll');
     }
