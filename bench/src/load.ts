@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 /** One measured round. */
@@ -72,16 +72,39 @@ export function residentMiB(pid: number | undefined): number {
   }
 }
 
-/** user + system CPU time of a process in µs (Linux /proc), or 0 where it cannot be read. */
-export function processCpuMicros(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime and stime, fields 14 and 15 of stat, in clock ticks (100 a second).
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return 0;
+/** user + system CPU time in µs of each process in /proc, and its parent (Linux). */
+function processTable(): Map<number, { parent: number; micros: number }> {
+  const table = new Map<number, { parent: number; micros: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      // After the name: ppid is field 4 of stat, utime and stime 14 and 15, in clock ticks (100 a second).
+      table.set(Number(entry), {
+        parent: Number(fields[1]),
+        micros: (Number(fields[11]) + Number(fields[12])) * 10_000,
+      });
+    } catch {
+      // gone between the listing and the read
+    }
   }
+  return table;
+}
+
+/**
+ * CPU time in µs of a server and every process under it (the workers of a
+ * WEB_CONCURRENCY cluster); 0 where /proc does not exist.
+ */
+export function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined || !existsSync('/proc')) return 0;
+  const table = processTable();
+  let total = 0;
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    total += table.get(next)?.micros ?? 0;
+    for (const [child, { parent }] of table) if (parent === next) pending.push(child);
+  }
+  return total;
 }
 
 /** One server under one load: where it listens, its process, and what to send. */
@@ -101,18 +124,30 @@ export interface ContenderResult {
   rssMiB: number;
   /** The server's own CPU time per answered request, median of the rounds (steadier than throughput on shared cores). */
   cpuMicrosPerRequest: number;
+  /** The same, round by round (rounds that answered nothing are left out). */
+  cpuPerRound: number[];
   rounds: Round[];
 }
 
 /**
  * A warm-up for each contender, then `rounds` rounds in which each runs in
- * turn, so machine noise hits all of them alike. Any non-2xx answer or
- * socket error fails the scenario: a fast error is not a result.
+ * turn, so machine noise hits all of them alike (`alternate`: every other
+ * round in reverse order, so none always follows another; `afterRound`: run
+ * after each round). Any non-2xx answer or socket error fails the scenario:
+ * a fast error is not a result. CPU time counts each server's process and
+ * the processes under it.
  */
 export async function interleavedRounds(
   label: string,
   contenders: Contender[],
-  options: { rounds: number; seconds: number; warmupSeconds: number; connections: number },
+  options: {
+    rounds: number;
+    seconds: number;
+    warmupSeconds: number;
+    connections: number;
+    alternate?: boolean;
+    afterRound?: () => Promise<void>;
+  },
   log: (line: string) => void,
 ): Promise<Record<string, ContenderResult>> {
   const load = (contender: Contender, seconds: number) =>
@@ -127,12 +162,14 @@ export async function interleavedRounds(
   const rounds = new Map<string, Round[]>(contenders.map((c) => [c.name, []]));
   const rss = new Map<string, number>(contenders.map((c) => [c.name, 0]));
   const cpu = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const width = Math.max(...contenders.map((c) => c.name.length));
   for (let round = 1; round <= options.rounds; round += 1) {
-    for (const contender of contenders) {
-      const cpuBefore = processCpuMicros(contender.pid);
+    const order = options.alternate && round % 2 === 0 ? [...contenders].reverse() : contenders;
+    for (const contender of order) {
+      const cpuBefore = cpuMicros(contender.pid);
       const result = await load(contender, options.seconds);
-      const perRequest = (processCpuMicros(contender.pid) - cpuBefore) / Math.max(1, result.total);
-      cpu.get(contender.name)?.push(perRequest);
+      const perRequest = (cpuMicros(contender.pid) - cpuBefore) / Math.max(1, result.total);
+      if (result.total > 0) cpu.get(contender.name)?.push(perRequest);
       if (result.non2xx > 0 || result.errors > 0) {
         throw new Error(
           `${contender.name}: ${result.non2xx} non-2xx and ${result.errors} errors in ${label}`,
@@ -142,9 +179,10 @@ export async function interleavedRounds(
       const mib = residentMiB(contender.pid);
       rss.set(contender.name, Math.max(rss.get(contender.name) ?? 0, mib));
       log(
-        `  ${label} round ${round} ${contender.name.padEnd(9)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  rss ${Math.round(mib)} MiB  cpu ${Math.round(perRequest)} µs/req`,
+        `  ${label} round ${round} ${contender.name.padEnd(width)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  rss ${Math.round(mib)} MiB  cpu ${Math.round(perRequest)} µs/req`,
       );
     }
+    await options.afterRound?.();
   }
   return Object.fromEntries(
     contenders.map(({ name }) => {
@@ -157,6 +195,7 @@ export async function interleavedRounds(
           p99: summarize(list.map((r) => r.p99)).median,
           rssMiB: rss.get(name) ?? 0,
           cpuMicrosPerRequest: summarize(cpu.get(name) ?? []).median,
+          cpuPerRound: cpu.get(name) ?? [],
           rounds: list,
         },
       ];

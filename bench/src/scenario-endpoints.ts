@@ -6,19 +6,22 @@
 // UPDATE … RETURNING), a mutation.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createCaller, createInnerContext } from '@keel/api';
-import { createDb, type DB } from '@keel/db';
+import type { DB } from '@keel/db';
 import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
 import { type ContenderResult, interleavedRounds, type LoadSpec } from './load';
 import { type RunningServer, startServer } from './processes';
-import { connections, keelScript, keelServerEnv, poolSize } from './scenario-list';
+import {
+  type CapturedStatement,
+  captureCalls,
+  connections,
+  keelScript,
+  keelServerEnv,
+  poolSize,
+} from './scenario-list';
 
 /** One statement as the baselines run it: Keel's SQL text and its parameters, `$name` where a value comes from the request. */
-interface Statement {
-  sql: string;
-  params: unknown[];
-}
+type Statement = CapturedStatement;
 
 /** What the Express baseline runs for each route (bench/src/baselines/express.mjs). */
 export interface EndpointStatements {
@@ -126,15 +129,6 @@ export async function captureStatements(
   bench: BenchDatabase,
   fixtures: Fixtures,
 ): Promise<EndpointStatements> {
-  const captured: Statement[] = [];
-  const db = createDb({
-    connectionString: bench.appUrl,
-    maxConnections: 1,
-    log: (event) => {
-      if (event.level === 'query')
-        captured.push({ sql: event.query.sql, params: [...event.query.parameters] });
-    },
-  });
   const customerToken = fixtures.customerTokens[0] ?? '';
   const productId = fixtures.productIds[0] ?? '';
   const updateId = fixtures.updateIds[0] ?? '';
@@ -157,40 +151,28 @@ export async function captureStatements(
       }),
     };
   };
-  try {
-    const call = async (
-      token: string | null,
-      run: (caller: ReturnType<typeof createCaller>) => Promise<unknown>,
-    ) => {
-      captured.length = 0;
-      await run(createCaller(createInnerContext({ db, token })));
-      return [...captured];
-    };
-    const [byId] = await call(null, (c) => c.products.byId({ id: productId }));
-    const [customerSession, orders] = await call(customerToken, (c) =>
-      c.orders.list({ limit: ordersPerPage }),
-    );
-    const ownerId = orders?.params.find(
-      (value) => typeof value === 'string' && /^[0-9a-f-]{36}$/.test(value),
-    );
-    const [, update] = await call(fixtures.adminToken, (c) =>
-      c.products.update({ id: updateId, stockQuantity: 4321 }),
-    );
-    return {
-      byId: marked(byId, [[productId, '$id']]),
-      session: marked(customerSession, [
-        [customerHash, '$tokenHash'],
-        [adminHash, '$tokenHash'],
-      ]),
-      ordersList: marked(orders, [[ownerId, '$userId']]),
-      update: marked(update, [
-        [updateId, '$id'],
-        [4321, '$stockQuantity'],
-      ]),
-    };
-  } finally {
-    await db.destroy();
-  }
+  const [byId] = await captureCalls(bench, null, (c) => c.products.byId({ id: productId }));
+  const [customerSession, orders] = await captureCalls(bench, customerToken, (c) =>
+    c.orders.list({ limit: ordersPerPage }),
+  );
+  const ownerId = orders?.params.find(
+    (value) => typeof value === 'string' && /^[0-9a-f-]{36}$/.test(value),
+  );
+  const [, update] = await captureCalls(bench, fixtures.adminToken, (c) =>
+    c.products.update({ id: updateId, stockQuantity: 4321 }),
+  );
+  return {
+    byId: marked(byId, [[productId, '$id']]),
+    session: marked(customerSession, [
+      [customerHash, '$tokenHash'],
+      [adminHash, '$tokenHash'],
+    ]),
+    ordersList: marked(orders, [[ownerId, '$userId']]),
+    update: marked(update, [
+      [updateId, '$id'],
+      [4321, '$stockQuantity'],
+    ]),
+  };
 }
 
 /** What scenario L sends to Keel and to Express for each endpoint. */

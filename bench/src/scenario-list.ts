@@ -57,20 +57,43 @@ export async function sampleCursors(db: Kysely<DB>, count: number): Promise<stri
   return rows.map((r) => newestCursor(r.created_at, r.id));
 }
 
-/** The exact SQL Keel's products.list sends for a page after a cursor, captured from its log hook. */
-export async function capturedListSql(bench: BenchDatabase, cursor: string): Promise<string> {
-  let captured = '';
+/** A statement Keel sent: its SQL text and parameters. */
+export interface CapturedStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Runs `run` against Keel's procedures (as the bearer of `token`, if any) on
+ * a pool of one connection as keel_app, and returns the statements it sent,
+ * in order, captured from the log hook.
+ */
+export async function captureCalls(
+  bench: BenchDatabase,
+  token: string | null,
+  run: (caller: ReturnType<typeof createCaller>) => Promise<unknown>,
+): Promise<CapturedStatement[]> {
+  const captured: CapturedStatement[] = [];
   const db = createDb({
     connectionString: bench.appUrl,
     maxConnections: 1,
     log: (event) => {
-      if (event.level === 'query' && event.query.sql.includes('from "products"'))
-        captured = event.query.sql;
+      if (event.level === 'query')
+        captured.push({ sql: event.query.sql, params: [...event.query.parameters] });
     },
   });
-  await createCaller(createInnerContext({ db })).products.list({ limit: 50, cursor });
-  await db.destroy();
-  return captured;
+  try {
+    await run(createCaller(createInnerContext({ db, token })));
+    return captured;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** The exact SQL Keel's products.list sends for a page after a cursor, captured from its log hook. */
+export async function capturedListSql(bench: BenchDatabase, cursor: string): Promise<string> {
+  const statements = await captureCalls(bench, null, (c) => c.products.list({ limit: 50, cursor }));
+  return statements.find((s) => s.sql.includes('from "products"'))?.sql ?? '';
 }
 
 export interface ListResult {
