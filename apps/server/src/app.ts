@@ -156,6 +156,7 @@ function createRoutes(
   createContext: ReturnType<typeof contextFactory>,
   outage: OutageLog,
 ): Express {
+  const caps = capsOf(deps);
   const app = express();
   app.disable('x-powered-by');
 
@@ -172,8 +173,8 @@ function createRoutes(
     '/trpc',
     createExpressMiddleware({
       router: appRouter,
-      maxBodySize: capsOf(deps).bodyLimitBytes,
-      maxBatchSize: capsOf(deps).maxBatchSize,
+      maxBodySize: caps.bodyLimitBytes,
+      maxBatchSize: caps.maxBatchSize,
       createContext: ({ req, res }) =>
         createContext(req, res, requestState(res)?.clientAddress ?? null),
       onError: ({ error, path, req }) =>
@@ -194,7 +195,7 @@ function createRoutes(
         createContext(req, res, requestState(res)?.clientAddress ?? null),
       onError: (error, path, res) =>
         logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
-      bodyLimitBytes: capsOf(deps).bodyLimitBytes,
+      bodyLimitBytes: caps.bodyLimitBytes,
     }),
   );
   app.use(referenceRoutes(appRouter));
@@ -232,6 +233,7 @@ export function createRequestListener(deps: AppDeps): RequestListener {
   const createContext = contextFactory(deps);
   const outage = createOutageLog(deps.logger);
   const routes = createRoutes(deps, createContext, outage);
+  const caps = capsOf(deps);
   const headers = captureHelmetHeaders();
   const applyCors = createCors(deps.corsOrigins ?? []);
   const lane =
@@ -245,8 +247,8 @@ export function createRequestListener(deps: AppDeps): RequestListener {
           // The request's own logger: its lines carry the request id.
           onError: (error, path, res) =>
             logProcedureError(requestState(res)?.log ?? deps.logger, error, path, outage),
-          maxBatchSize: capsOf(deps).maxBatchSize,
-          maxBodySize: capsOf(deps).bodyLimitBytes,
+          maxBatchSize: caps.maxBatchSize,
+          maxBodySize: caps.bodyLimitBytes,
           fallback: routes,
         });
   const addressOf = clientAddressOf(deps.trustProxy ?? false);

@@ -101,6 +101,7 @@ export function withKeyset<DB, TB extends keyof DB, O>(
   const refs = sort.columns.map((c) => sql.ref(c.ref));
   let keyed = query as unknown as SelectQueryBuilder<DB, TB, KeysetRow<O>>;
   sort.columns.forEach((c, i) => {
+    // The cursor keeps PostgreSQL's text form of each sort value (see valueCheck).
     keyed = keyed.select(sql<string>`${sql.ref(c.ref)}::text`.as(`__keyset_${i}`)) as typeof keyed;
   });
   if (after) {
@@ -108,6 +109,7 @@ export function withKeyset<DB, TB extends keyof DB, O>(
       (v, i) => sql`cast(${v} as ${sql.raw(sort.columns[i]?.type ?? 'text')})`,
     );
     const operator = sql.raw(sort.direction === 'asc' ? '>' : '<');
+    // A row comparison: the builder has no tuple-with-cast form.
     keyed = keyed.where(sql<boolean>`(${sql.join(refs)}) ${operator} (${sql.join(bound)})`);
   }
   for (const ref of refs) keyed = keyed.orderBy(ref, sort.direction);
@@ -128,7 +130,8 @@ export function toPage<O>(rows: KeysetRow<O>[], sort: KeysetSort, limit: number)
       : null;
   const keysetKeys = new Set(sort.columns.map((_, i) => `__keyset_${i}`));
   const outputKeys = pageRows[0] ? Object.keys(pageRows[0]).filter((k) => !keysetKeys.has(k)) : [];
-  // Rows copied into one object shape, not keys deleted (dictionary-mode objects).
+  // Copy each row without the cursor columns into objects of one shape
+  // (deleting keys would turn every row into a slow dictionary object).
   const items = pageRows.map((row) => {
     const item: Record<string, unknown> = {};
     for (const key of outputKeys) item[key] = (row as Record<string, unknown>)[key];

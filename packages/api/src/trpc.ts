@@ -61,10 +61,6 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /**
- * Reads (queries) per client address, counted per call (a batch of 20 is
- * 20): generous for a person, a ceiling for a scraper or a flood.
- */
-/**
  * Refuses a read once the address has spent its reads for the minute. Answer
  * a flooding address slowly: a waiting refusal costs a timer, while an
  * instant one invites the next request at once and keeps the CPU busy for
@@ -80,7 +76,8 @@ export async function refuseRead(ctx: Context): Promise<never> {
 
 /**
  * Inside the call wrapper, every call: reads (queries) are counted per client
- * address (a batch of 20 is 20), and every database error leaves the
+ * address (a batch of 20 is 20; generous for a person, a ceiling for a
+ * scraper or a flood), and every database error leaves the
  * procedure as a mapped API error, never raw. One middleware rather than two:
  * each level of tRPC's middleware chain copies the context and the call's
  * options, which profiling put at ~6 % of a products.byId request.
