@@ -1,7 +1,7 @@
 import { Kysely, type LogConfig, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './generated/db';
-import { withNamedStatements } from './named-statements';
+import { kyselyPool } from './kysely-pool';
 
 /** How to connect. Only `connectionString` is required. */
 export interface DbConfig {
@@ -34,7 +34,7 @@ export interface DbConfig {
   /**
    * Run reads and writes as named prepared statements (parsed and planned
    * once per connection). Default off; the service turns it on unless it is
-   * behind a transaction-mode pooler. See `withNamedStatements`.
+   * behind a transaction-mode pooler. See `kyselyPool`.
    */
   preparedStatements?: boolean;
 }
@@ -179,7 +179,7 @@ export function createDbAndPool<T = DB>(config: DbConfig): { db: Kysely<T>; pool
   const pool = createPool(config);
   const db = new Kysely<T>({
     dialect: new PostgresDialect({
-      pool: config.preparedStatements ? withNamedStatements(pool) : pool,
+      pool: kyselyPool(pool, { namedStatements: config.preparedStatements === true }),
     }),
     ...(config.log ? { log: config.log } : {}),
   });

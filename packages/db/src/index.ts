@@ -6,6 +6,7 @@ export { compileOnce } from './compile-once';
 export { createDb, createDbAndPool, createPool, type DbConfig, keelTypes } from './create-db';
 export type { DB } from './generated/db';
 export * from './generated/db';
+export { type KyselyPoolOptions, kyselyPool } from './kysely-pool';
 export {
   createMigrator,
   generatedTypesFile,
@@ -31,7 +32,6 @@ export {
   migrationFiles,
 } from './migration-manifest';
 export { migrations } from './migrations';
-export { withNamedStatements } from './named-statements';
 export { decoyPasswordHash, hashPassword, verifyPassword } from './passwords';
 export {
   applySchemaPrivileges,

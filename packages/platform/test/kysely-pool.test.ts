@@ -1,8 +1,9 @@
-// Named prepared statements (`preparedStatements: true`): reads and writes
-// are parsed and planned once per connection; text searches, `begin` and
-// `commit` stay unnamed; results are the same as without.
+// Kysely's pool (`kyselyPool`): with `preparedStatements: true`, reads and
+// writes are parsed and planned once per connection; text searches, `begin`
+// and `commit` stay unnamed; results are the same as without. Either way,
+// every statement reaches pg through its callback API.
 import { randomUUID } from 'node:crypto';
-import { createDb, createPool, type DB, withNamedStatements } from '@keel/db';
+import { createDb, createPool, type DB, kyselyPool } from '@keel/db';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, expect, test } from 'vitest';
 import { createTestDatabase } from '../src/testing';
@@ -70,7 +71,9 @@ test('results are the same as without: bigint as number, timestamptz as Date, wr
 test('past its limit of names, further statement texts run unnamed', async () => {
   const pool = createPool({ connectionString: testDb.urls.app, maxConnections: 1 });
   const db = new Kysely<DB>({
-    dialect: new PostgresDialect({ pool: withNamedStatements(pool, 2) }),
+    dialect: new PostgresDialect({
+      pool: kyselyPool(pool, { namedStatements: true, maxNames: 2 }),
+    }),
   });
   try {
     await db.selectFrom('products').select('id').limit(1).execute();
@@ -81,5 +84,41 @@ test('past its limit of names, further statement texts run unnamed', async () =>
     expect(rows[0]?.n).toBe(2);
   } finally {
     await db.destroy();
+  }
+});
+
+test('every statement reaches pg through its callback API, named or not', async () => {
+  // The promise pg's client.query returns without a callback kept each
+  // result reachable across two young-generation collections under load
+  // (see kyselyPool's comment): no statement may take that path.
+  for (const preparedStatements of [false, true]) {
+    const pool = createPool({ connectionString: testDb.urls.app, maxConnections: 1 });
+    const calls: { text: string; callback: boolean }[] = [];
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        const config = args[0] as string | { text?: string };
+        const text = typeof config === 'string' ? config : (config.text ?? '');
+        calls.push({ text, callback: typeof args.at(-1) === 'function' });
+        return query(...args);
+      };
+    });
+    const db = new Kysely<DB>({
+      dialect: new PostgresDialect({
+        pool: kyselyPool(pool, { namedStatements: preparedStatements }),
+      }),
+    });
+    try {
+      await db.selectFrom('products').select('id').limit(1).execute();
+      await db.transaction().execute(async (trx) => {
+        await trx.selectFrom('users').select('id').limit(1).execute();
+      });
+      const texts = calls.map((c) => c.text);
+      expect(texts.some((t) => t.includes('from "products"'))).toBe(true);
+      expect(texts.some((t) => /^\s*begin/i.test(t))).toBe(true);
+      expect(calls.filter((c) => !c.callback)).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
   }
 });
