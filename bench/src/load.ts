@@ -116,6 +116,28 @@ export interface Contender {
   next: LoadSpec['next'];
 }
 
+/**
+ * `numerator` / `denominator` round by round, for throughput and p99, each
+ * the median over the rounds: the two runs of a round share its noise, which
+ * a ratio of the two sides' own medians does not cancel.
+ */
+export function pairedRatios(
+  numerator: ContenderResult,
+  denominator: ContenderResult,
+): { rps: number; p99: number; rpsPerRound: number[] } {
+  const rpsPerRound = numerator.rounds.map(
+    (r, i) => r.requestsPerSecond / (denominator.rounds[i]?.requestsPerSecond ?? Number.NaN),
+  );
+  const p99PerRound = numerator.rounds.map(
+    (r, i) => r.p99 / (denominator.rounds[i]?.p99 ?? Number.NaN),
+  );
+  return {
+    rps: summarize(rpsPerRound).median,
+    p99: summarize(p99PerRound).median,
+    rpsPerRound,
+  };
+}
+
 /** A contender's rounds, with its summary and the largest RSS seen after a round. */
 export interface ContenderResult {
   rps: ReturnType<typeof summarize>;

@@ -13,7 +13,7 @@ try {
   const results = await endpointThroughput(
     bench,
     owner,
-    { rounds: benchEnv.BENCH_ROUNDS, seconds: benchEnv.BENCH_SECONDS ?? 8, warmupSeconds: 3 },
+    { rounds: benchEnv.BENCH_ROUNDS, seconds: benchEnv.BENCH_SECONDS ?? 8, warmupSeconds: 5 },
     log,
   );
   for (const r of results) {

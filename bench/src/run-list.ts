@@ -16,7 +16,7 @@ const result = await listThroughput(
   {
     rounds: benchEnv.BENCH_ROUNDS,
     seconds: benchEnv.BENCH_SECONDS ?? 8,
-    warmupSeconds: 3,
+    warmupSeconds: 5,
   },
   log,
 );
@@ -24,6 +24,7 @@ console.log(
   JSON.stringify(
     {
       keelVsExpress: result.keelVsExpress,
+      keelVsExpressP99: result.keelVsExpressP99,
       keelVsNodeHttp: result.keelVsNodeHttp,
       rps: Object.fromEntries(Object.entries(result.servers).map(([k, v]) => [k, v.rps])),
     },

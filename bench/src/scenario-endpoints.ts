@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DB } from '@keel/db';
 import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
-import { type ContenderResult, interleavedRounds, type LoadSpec } from './load';
+import { type ContenderResult, interleavedRounds, type LoadSpec, pairedRatios } from './load';
 import { type RunningServer, startServer } from './processes';
 import {
   type CapturedStatement,
@@ -230,9 +230,9 @@ export interface EndpointResult {
   name: string;
   keel: ContenderResult;
   express: ContenderResult;
-  /** Keel / Express, median throughput. */
+  /** Keel / Express throughput, the median of the rounds' own ratios. */
   ratio: number;
-  /** Keel / Express, median p99. */
+  /** Keel / Express p99, the median of the rounds' own ratios. */
   p99Ratio: number;
 }
 
@@ -289,17 +289,18 @@ export async function endpointThroughput(
             next: endpoint.express,
           },
         ],
-        { ...options, connections },
+        { ...options, connections, alternate: true },
         log,
       );
       const k = summary.keel as ContenderResult;
       const e = summary.express as ContenderResult;
+      const paired = pairedRatios(k, e);
       results.push({
         name: endpoint.name,
         keel: k,
         express: e,
-        ratio: k.rps.median / e.rps.median,
-        p99Ratio: k.p99 / e.p99,
+        ratio: paired.rps,
+        p99Ratio: paired.p99,
       });
     }
     return results;

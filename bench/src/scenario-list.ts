@@ -5,7 +5,7 @@ import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
 import { repositoryRoot } from './bench-database';
 import { benchEnv } from './env';
-import { type ContenderResult, interleavedRounds } from './load';
+import { type ContenderResult, interleavedRounds, pairedRatios } from './load';
 import { type RunningServer, startServer } from './processes';
 
 export const poolSize = 10;
@@ -98,7 +98,9 @@ export async function capturedListSql(bench: BenchDatabase, cursor: string): Pro
 
 export interface ListResult {
   servers: Record<string, ContenderResult>;
+  /** Keel / Express throughput and p99, each the median of the rounds' own ratios. */
   keelVsExpress: number;
+  keelVsExpressP99: number;
   keelVsNodeHttp: number;
 }
 
@@ -156,16 +158,18 @@ export async function listThroughput(
         pid: server.child.pid,
         next: next(server.name),
       })),
-      { ...options, connections },
+      { ...options, connections, alternate: true },
       log,
     );
   } finally {
     for (const server of servers) await server.stop();
   }
-  const median = (name: string) => summary[name]?.rps.median ?? 0;
+  const keel = summary.keel as ContenderResult;
+  const express = pairedRatios(keel, summary.express as ContenderResult);
   return {
     servers: summary,
-    keelVsExpress: median('keel') / median('express'),
-    keelVsNodeHttp: median('keel') / median('node:http'),
+    keelVsExpress: express.rps,
+    keelVsExpressP99: express.p99,
+    keelVsNodeHttp: pairedRatios(keel, summary['node:http'] as ContenderResult).rps,
   };
 }

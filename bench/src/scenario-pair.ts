@@ -2,7 +2,7 @@
 // load (products.list, limit 50, random cursors, 32 connections), in
 // interleaved rounds: what one setting costs or saves, measured in one run.
 import type { BenchDatabase } from './bench-database';
-import { type ContenderResult, interleavedRounds, summarize } from './load';
+import { type ContenderResult, interleavedRounds, pairedRatios, summarize } from './load';
 import { startServer } from './processes';
 import { connections, cyclingThrough, keelScript, keelServerEnv } from './scenario-list';
 
@@ -70,9 +70,7 @@ export async function comparePair(
   const cpuRatioPerRound = first.cpuPerRound.map(
     (c, index) => (second.cpuPerRound[index] ?? 0) / c,
   );
-  const ratioPerRound = first.rounds.map(
-    (r, index) => (second.rounds[index]?.requestsPerSecond ?? 0) / r.requestsPerSecond,
-  );
+  const paired = pairedRatios(second, first);
   return {
     variants: Object.fromEntries(
       Object.entries(results).map(([name, { rps, p99, cpuMicrosPerRequest }]) => [
@@ -80,8 +78,8 @@ export async function comparePair(
         { rps, p99, cpuMicrosPerRequest },
       ]),
     ),
-    ratioPerRound,
-    medianRatio: summarize(ratioPerRound).median,
+    ratioPerRound: paired.rpsPerRound,
+    medianRatio: paired.rps,
     cpuRatio: summarize(cpuRatioPerRound).median,
   };
 }
