@@ -69,11 +69,12 @@ export function kyselyPool(pool: pg.Pool, options: KyselyPoolOptions): PostgresP
     query: ((textOrCursor: unknown, parameters?: readonly unknown[]) => {
       // A cursor (Kysely's streaming) is a submittable: pg takes it as it is.
       if (typeof textOrCursor !== 'string') return client.query(textOrCursor as never);
-      const config: pg.QueryConfig = {
-        name: nameOf(textOrCursor),
-        text: textOrCursor,
-        values: parameters as unknown[],
-      };
+      const name = nameOf(textOrCursor);
+      const values = parameters as unknown[];
+      // No `name` key at all when unnamed: whoever inspects a query config
+      // (the PgBouncer suite does) reads a `name` key as a named statement.
+      const config: pg.QueryConfig =
+        name === undefined ? { text: textOrCursor, values } : { name, text: textOrCursor, values };
       return new Promise<pg.QueryResult>((resolve, reject) => {
         client.query(config, (error: Error | undefined, result: pg.QueryResult) => {
           if (error) reject(error);
