@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { findFreePort } from '@keel/platform';
+import { type ContenderResult, interleavedRounds, type LoadSpec } from './load';
 
 /** A server process the benchmark started. */
 export interface RunningServer {
@@ -54,4 +55,32 @@ export async function startServer(
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * `interleavedRounds` over servers a scenario started, each sent what
+ * `nextFor` gives it; the servers are stopped afterwards, whatever happens.
+ */
+export async function roundsOnServers(
+  label: string,
+  servers: RunningServer[],
+  nextFor: (server: RunningServer) => LoadSpec['next'],
+  options: Parameters<typeof interleavedRounds>[2],
+  log: (line: string) => void,
+): Promise<Record<string, ContenderResult>> {
+  try {
+    return await interleavedRounds(
+      label,
+      servers.map((server) => ({
+        name: server.name,
+        url: server.url,
+        pid: server.child.pid,
+        next: nextFor(server),
+      })),
+      options,
+      log,
+    );
+  } finally {
+    for (const server of servers) await server.stop();
+  }
 }

@@ -5,8 +5,8 @@ import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
 import { repositoryRoot } from './bench-database';
 import { benchEnv } from './env';
-import { type ContenderResult, interleavedRounds, pairedRatios } from './load';
-import { type RunningServer, startServer } from './processes';
+import { type ContenderResult, pairedRatios } from './load';
+import { type RunningServer, roundsOnServers, startServer } from './processes';
 
 export const poolSize = 10;
 export const connections = 32;
@@ -148,22 +148,13 @@ export async function listThroughput(
     i = (i + 1) % cursors.length;
     return { path: (pathFor[name] ?? String)(cursors[i] ?? '') };
   };
-  let summary: Record<string, ContenderResult>;
-  try {
-    summary = await interleavedRounds(
-      'A',
-      servers.map((server) => ({
-        name: server.name,
-        url: server.url,
-        pid: server.child.pid,
-        next: next(server.name),
-      })),
-      { ...options, connections, alternate: true },
-      log,
-    );
-  } finally {
-    for (const server of servers) await server.stop();
-  }
+  const summary = await roundsOnServers(
+    'A',
+    servers,
+    (server) => next(server.name),
+    { ...options, connections, alternate: true },
+    log,
+  );
   const keel = summary.keel as ContenderResult;
   const express = pairedRatios(keel, summary.express as ContenderResult);
   return {

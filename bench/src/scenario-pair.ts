@@ -2,8 +2,8 @@
 // load (products.list, limit 50, random cursors, 32 connections), in
 // interleaved rounds: what one setting costs or saves, measured in one run.
 import type { BenchDatabase } from './bench-database';
-import { type ContenderResult, interleavedRounds, pairedRatios, summarize } from './load';
-import { startServer } from './processes';
+import { type ContenderResult, pairedRatios, summarize } from './load';
+import { roundsOnServers, startServer } from './processes';
 import { connections, cyclingThrough, keelScript, keelServerEnv } from './scenario-list';
 
 export interface Variant {
@@ -49,22 +49,13 @@ export async function comparePair(
       ),
     );
   const next = cyclingThrough(cursors);
-  let results: Record<string, ContenderResult>;
-  try {
-    results = await interleavedRounds(
-      'pair',
-      servers.map((server) => ({
-        name: server.name,
-        url: server.url,
-        pid: server.child.pid,
-        next,
-      })),
-      { ...options, connections, alternate: true, ...(afterRound ? { afterRound } : {}) },
-      log,
-    );
-  } finally {
-    for (const server of servers) await server.stop();
-  }
+  const results = await roundsOnServers(
+    'pair',
+    servers,
+    () => next,
+    { ...options, connections, alternate: true, ...(afterRound ? { afterRound } : {}) },
+    log,
+  );
   const [first, second] = pair.map((v) => results[v.name]) as [ContenderResult, ContenderResult];
   // second / first, round by round: the two runs of a round share its noise.
   const cpuRatioPerRound = first.cpuPerRound.map(
