@@ -109,10 +109,8 @@ function listQueryFor(shape: {
   if (!run) {
     const arity = 1 + shape.after + +shape.search + +shape.min + +shape.max;
     run = compileOnce(arity, (db, ...values: unknown[]) => {
-      const next = (() => {
-        let i = 0;
-        return () => values[i++];
-      })();
+      let i = 0;
+      const next = () => values[i++];
       const fetch = next() as number;
       const after = shape.after > 0 ? Array.from({ length: shape.after }, next) : undefined;
       let query = db
