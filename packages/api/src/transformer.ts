@@ -16,12 +16,15 @@ const notPlain = Symbol('not plain');
 /**
  * superjson's wire format, written fast for what procedures return: plain
  * objects, arrays, strings, finite numbers, booleans, null and Dates. It
- * walks the value once, copying nothing, and records Date paths exactly as
- * superjson does, so any superjson client reads it (the JSON text is what
- * superjson would write: JSON.stringify turns a Date into toISOString()). Anything else (undefined, bigint, Map, Set,
- * class instances, NaN, -0, a Date at the root) falls back to
- * `superjson.serialize`. Profiling put superjson's general walk at ~18% of
- * a products.list request.
+ * walks the value once and records Date paths exactly as superjson does, so
+ * any superjson client reads it. Each Date is written as its ISO string in
+ * a copy of the objects and arrays that hold it (copy on write: the rest is
+ * shared, and the procedure's value is never changed), because
+ * `JSON.stringify` is ~4 times slower on a page holding Dates: a 50-product
+ * page with 100 Dates took ~100 µs to stringify as it was and ~41 µs copied
+ * with ISO strings. Anything else (undefined, bigint, Map, Set, class
+ * instances, NaN, -0, a Date at the root) falls back to
+ * `superjson.serialize`.
  *
  * @example
  * ```ts
@@ -33,29 +36,35 @@ export function serializeFast(value: unknown): SuperJSONResult {
   // The path to the current object: array indexes and raw keys, escaped
   // and joined only when a Date is found, so the common case builds no strings.
   const path: (string | number)[] = [];
-  // Only checks and records Date paths: the value itself is the JSON, since
-  // JSON.stringify writes a Date exactly as superjson does (toISOString).
-  // Called for objects only; primitives are checked in place, without a call.
-  const visit = (node: object): void => {
+  // Returns the node as JSON takes it: the node itself, or a copy with its
+  // Dates (at any depth) as ISO strings. Called for objects only; primitives
+  // are checked in place, without a call.
+  const visit = (node: object): unknown => {
     if (node instanceof Date) {
       if (path.length === 0 || Number.isNaN(node.getTime())) throw notPlain;
       dates ??= {};
       dates[datePath(path)] = dateType;
-      return;
+      return isoString(node);
     }
     if (Array.isArray(node)) {
+      let copy: unknown[] | undefined;
       for (let i = 0; i < node.length; i += 1) {
         const item: unknown = node[i];
         if (typeof item === 'object' && item !== null) {
           path.push(i);
-          visit(item);
+          const written = visit(item);
           path.pop();
+          if (written !== item) {
+            copy ??= node.slice();
+            copy[i] = written;
+          }
         } else if (!isPlainPrimitive(item)) throw notPlain;
       }
-      return;
+      return copy ?? node;
     }
     const prototype = Object.getPrototypeOf(node);
     if (prototype !== Object.prototype && prototype !== null) throw notPlain;
+    let copy: Record<string, unknown> | undefined;
     for (const key in node) {
       // Keys superjson refuses or treats specially: let it decide.
       if (key === '__proto__' || key === 'constructor' || key === 'prototype' || key === 'toJSON')
@@ -63,20 +72,47 @@ export function serializeFast(value: unknown): SuperJSONResult {
       const item: unknown = (node as Record<string, unknown>)[key];
       if (typeof item === 'object' && item !== null) {
         path.push(key);
-        visit(item);
+        const written = visit(item);
         path.pop();
+        if (written !== item) {
+          copy ??= { ...node };
+          copy[key] = written;
+        }
       } else if (!isPlainPrimitive(item)) throw notPlain;
     }
+    return copy ?? node;
   };
+  let json: unknown = value;
   try {
-    if (typeof value === 'object' && value !== null) visit(value);
+    if (typeof value === 'object' && value !== null) json = visit(value);
     else if (!isPlainPrimitive(value)) throw notPlain;
   } catch (error) {
     if (error === notPlain) return superjson.serialize(value);
     throw error;
   }
-  const json = value as SuperJSONResult['json'];
-  return dates ? { json, meta: { values: dates, v: 1 } } : { json };
+  const written = json as SuperJSONResult['json'];
+  return dates ? { json: written, meta: { values: dates, v: 1 } } : { json: written };
+}
+
+const twoDigits = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
+const threeDigits = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+/**
+ * The first and last instants whose year has four digits: 0000-01-01T00:00Z
+ * (a literal: `Date.UTC` reads the years 0–99 as 1900–1999) and the last
+ * millisecond of 9999.
+ */
+const fourDigitYears = { from: -62_167_219_200_000, to: Date.UTC(9999, 11, 31, 23, 59, 59, 999) };
+
+/**
+ * `date.toISOString()`, ~2.7 times faster for the years 0000–9999 (V8
+ * formats it through a general printf); others, with their signed six-digit
+ * years, are left to it. A test compares both across the whole Date range.
+ */
+export function isoString(date: Date): string {
+  const time = date.getTime();
+  if (!(time >= fourDigitYears.from && time <= fourDigitYears.to)) return date.toISOString();
+  const year = date.getUTCFullYear();
+  return `${year >= 1000 ? year : String(year).padStart(4, '0')}-${twoDigits[date.getUTCMonth() + 1]}-${twoDigits[date.getUTCDate()]}T${twoDigits[date.getUTCHours()]}:${twoDigits[date.getUTCMinutes()]}:${twoDigits[date.getUTCSeconds()]}.${threeDigits[date.getUTCMilliseconds()]}Z`;
 }
 
 /** null, a string, a boolean, or a finite number other than -0: JSON writes it as it is. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import superjson from 'superjson';
 import { describe, expect, test } from 'vitest';
-import { serializeFast } from '../src/transformer';
+import { isoString, serializeFast } from '../src/transformer';
 
 const date = fc.date({
   noInvalidDate: true,
@@ -70,5 +70,40 @@ describe('serializeFast, the output transformer', () => {
     const wire = JSON.parse(JSON.stringify(serializeFast(page)));
     expect(wire.meta.values).toEqual({ 'items.0.createdAt': ['Date'] });
     expect(superjson.deserialize(wire)).toEqual(page);
+  });
+});
+
+describe('isoString', () => {
+  test('is toISOString across the whole Date range', () => {
+    const edges = [-8.64e15, -62_167_219_200_001, -62_167_219_200_000, -1, 0, 253_402_300_799_999];
+    // Years of fewer than four digits are padded; the random dates rarely fall there.
+    const shortYears = ['0009-03-04T05:06:07.008Z', '0999-12-31T23:59:59.999Z'].map(Date.parse);
+    for (const time of [...edges, ...shortYears, 253_402_300_800_000, 8.64e15]) {
+      expect(isoString(new Date(time))).toBe(new Date(time).toISOString());
+    }
+    fc.assert(
+      fc.property(date, (d) => {
+        expect(isoString(d)).toBe(d.toISOString());
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('serializeFast leaves the value it is given alone', () => {
+  test('Dates are written in copies; objects without Dates are shared, not copied', () => {
+    const at = new Date(1_700_000_000_123);
+    const tags = { list: ['a', 'b'] };
+    const value = { items: [{ at, tags }], other: tags };
+    const result = serializeFast(value);
+    // The procedure's own objects still hold their Date.
+    expect(value.items[0]?.at).toBe(at);
+    const json = result.json as { items: { at: unknown; tags: unknown }[]; other: unknown };
+    expect(json.items[0]?.at).toBe('2023-11-14T22:13:20.123Z');
+    expect(json.items[0]?.tags).toBe(tags);
+    expect(json.other).toBe(tags);
+    expect(json).not.toBe(value);
+    // Without a Date there is nothing to copy.
+    expect(serializeFast(tags).json).toBe(tags);
   });
 });
