@@ -51,7 +51,7 @@ export interface Context {
   wroteRecently: boolean;
   /** Called after each successful mutation by a signed-in caller; the server sets the marker. */
   markWrite: () => void;
-  /** The bearer token of the request, if any; `requireUser` resolves it. */
+  /** The bearer token of the request, if any; the signed-in procedures resolve it. */
   token: string | null;
   settings: ApiSettings;
   /** The caller's network address, when known. */

@@ -1,5 +1,5 @@
 // The only initTRPC in Keel; exports just the builders the routers use.
-import { initTRPC, TRPCError } from '@trpc/server';
+import { getTRPCErrorFromUnknown, initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import type { Context } from './context';
 import { errorDetail, TokenRejected } from './domain-errors';
@@ -74,36 +74,68 @@ export async function refuseRead(ctx: Context): Promise<never> {
   });
 }
 
+/** A tRPC error as it leaves a procedure: a database or domain error inside it mapped once, here. */
+function mapped(error: TRPCError): TRPCError {
+  return error.code === 'INTERNAL_SERVER_ERROR' ? toTRPCError(error.cause ?? error) : error;
+}
+
+/** What a middleware's `next` resolves to: `ok`, or the error tRPC made of what was thrown. */
+type CallResult = { ok: true } | { ok: false; error: TRPCError };
+
+/** Stands for a call refused by a thrown error inside the call wrapper, which must see its code. */
+const refused: unique symbol = Symbol('refused');
+
 /**
- * Inside the call wrapper, every call: reads (queries) are counted per client
- * address (a batch of 20 is 20; generous for a person, a ceiling for a
- * scraper or a flood), and every database error leaves the
- * procedure as a mapped API error, never raw. One middleware rather than two:
- * each level of tRPC's middleware chain copies the context and the call's
- * options, which profiling put at ~6 % of a products.byId request.
+ * The one middleware of every procedure, with `access` its own checks
+ * (signed in, admin, attempts) and the call after them. Around them, every
+ * call: reads (queries) are counted per client address (a batch of 20 is 20;
+ * generous for a person, a ceiling for a scraper or a flood); every database
+ * or domain error leaves as a mapped API error, never raw; and the server's
+ * call wrapper (metrics, tracing), when there is one, sees each call with
+ * its final code, refusals included. One middleware rather than a chain:
+ * each level of tRPC's chain copies the call's options twice, and a
+ * products.list call went through four.
  */
-const guardCall = t.middleware(async ({ ctx, type, next }) => {
-  if (type === 'query' && !ctx.allowRead(ctx.limitKey)) await refuseRead(ctx);
-  const result = await next();
-  if (!result.ok) {
-    const mapped = toTRPCError(result.error.cause ?? result.error);
-    if (mapped !== result.error && result.error.code === 'INTERNAL_SERVER_ERROR') throw mapped;
-  }
+async function guarded<R extends CallResult>(
+  { ctx, path, type }: { ctx: Context; path: string; type: 'query' | 'mutation' | 'subscription' },
+  access: () => Promise<R>,
+): Promise<R> {
+  const call = async (): Promise<R> => {
+    if (type === 'query' && !ctx.allowRead(ctx.limitKey)) await refuseRead(ctx);
+    let result: R;
+    try {
+      result = await access();
+    } catch (cause) {
+      throw mapped(getTRPCErrorFromUnknown(cause));
+    }
+    if (!result.ok) {
+      const error = mapped(result.error);
+      if (error !== result.error) throw error;
+    }
+    return result;
+  };
+  if (!ctx.aroundCall) return call();
+  let thrown: unknown;
+  const result = await ctx.aroundCall(
+    { path, type },
+    (): Promise<R | typeof refused> =>
+      call().catch((cause: unknown) => {
+        thrown = cause;
+        return refused;
+      }),
+    (settled) =>
+      settled === refused
+        ? getTRPCErrorFromUnknown(thrown).code
+        : settled.ok
+          ? 'OK'
+          : settled.error.code,
+  );
+  if (result === refused) throw thrown;
   return result;
-});
+}
 
-/**
- * The outermost step of every call: hands it to the server's wrapper (metrics,
- * tracing) when there is one, so refusals, invalid input and mapped database
- * errors are all seen with their final code.
- */
-const wrapCalls = t.middleware(({ ctx, path, type, next }) =>
-  ctx.aroundCall
-    ? ctx.aroundCall({ path, type }, next, (result) => (result.ok ? 'OK' : result.error.code))
-    : next(),
-);
-
-export const publicProcedure = t.procedure.use(wrapCalls).use(guardCall);
+/** Anyone may call it. */
+export const publicProcedure = t.procedure.use((opts) => guarded(opts, () => opts.next()));
 
 const signInFirst = () =>
   new TRPCError({
@@ -118,47 +150,59 @@ const signInFirst = () =>
  */
 export const tokenRejected = () => toTRPCError(new TokenRejected());
 
-/**
- * Narrows the context to a signed-in user; anything else is UNAUTHORIZED.
- * After the user's successful mutation, tells the server to mark the caller
- * as having just written: its next catalogue reads go to the primary, which
- * already has the change (read your own writes).
- */
-export const requireUser = t.middleware(async ({ ctx, type, next }) => {
+/** The signed-in caller; anything else is UNAUTHORIZED. */
+async function signedIn(ctx: Context): Promise<AuthenticatedUser> {
   const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
   if (!user) throw ctx.token ? tokenRejected() : signInFirst();
-  // tRPC merges this into the context it has.
-  const result = await next({ ctx: { user } });
+  return user;
+}
+
+/**
+ * After a signed-in caller's successful mutation, tells the server to mark
+ * the caller as having just written: its next catalogue reads go to the
+ * primary, which already has the change (read your own writes).
+ */
+function markWrites<R extends CallResult>(ctx: Context, type: string, result: R): R {
   if (type === 'mutation' && result.ok) ctx.markWrite();
   return result;
-});
+}
 
-/** Narrows a signed-in context to an admin; customers get FORBIDDEN. */
-export const requireAdmin = t.middleware(async ({ ctx, next }) => {
-  const user = (ctx as Context & { user?: AuthenticatedUser }).user;
-  if (user?.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
-  return next();
-});
+/** Signed-in callers only; the context carries the user (tRPC merges it in). */
+export const userProcedure = t.procedure.use((opts) =>
+  guarded(opts, async () => {
+    const user = await signedIn(opts.ctx);
+    return markWrites(opts.ctx, opts.type, await opts.next({ ctx: { user } }));
+  }),
+);
 
-/** Resolves the user when a token is sent, without requiring one. */
-export const optionalUser = t.middleware(async ({ ctx, next }) => {
-  const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
-  if (ctx.token && !user) throw tokenRejected();
-  return next({ ctx: { user } });
-});
+/** Admins only; signed-in customers get FORBIDDEN. */
+export const adminProcedure = t.procedure.use((opts) =>
+  guarded(opts, async () => {
+    const user = await signedIn(opts.ctx);
+    if (user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
+    return markWrites(opts.ctx, opts.type, await opts.next({ ctx: { user } }));
+  }),
+);
+
+/** Resolves the user when a token is sent, without requiring one (`user` is null without). */
+export const maybeUserProcedure = t.procedure.use((opts) =>
+  guarded(opts, async () => {
+    const { ctx } = opts;
+    const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
+    if (ctx.token && !user) throw tokenRejected();
+    return opts.next({ ctx: { user } });
+  }),
+);
 
 /** Limits attempts per client address and procedure (login, register). */
-export const limitAttempts = t.middleware(async ({ ctx, path, next }) => {
-  if (!(await ctx.allowAttempt(`${path}:${ctx.limitKey}`))) {
-    throw new TRPCError({
-      code: 'TOO_MANY_REQUESTS',
-      message: 'too many attempts; wait a minute and retry',
-    });
-  }
-  return next();
-});
-
-export const rateLimitedProcedure = publicProcedure.use(limitAttempts);
-export const userProcedure = publicProcedure.use(requireUser);
-export const adminProcedure = userProcedure.use(requireAdmin);
-export const maybeUserProcedure = publicProcedure.use(optionalUser);
+export const rateLimitedProcedure = t.procedure.use((opts) =>
+  guarded(opts, async () => {
+    if (!(await opts.ctx.allowAttempt(`${opts.path}:${opts.ctx.limitKey}`))) {
+      throw new TRPCError({
+        code: 'TOO_MANY_REQUESTS',
+        message: 'too many attempts; wait a minute and retry',
+      });
+    }
+    return opts.next();
+  }),
+);
