@@ -15,6 +15,7 @@ import {
   type CapturedStatement,
   captureCalls,
   connections,
+  fromShop,
   keelScript,
   keelServerEnv,
   poolSize,
@@ -195,28 +196,28 @@ export function endpointLoads(fixtures: Fixtures): EndpointLoad[] {
     {
       name: 'products.byId',
       method: 'GET',
-      keel: () => ({ path: trpcGet('products.byId', { id: pick(fixtures.productIds) }) }),
+      keel: fromShop(() => ({ path: trpcGet('products.byId', { id: pick(fixtures.productIds) }) })),
       express: () => ({ path: `/products/${pick(fixtures.productIds)}` }),
     },
     {
       name: 'orders.list (signed in)',
       method: 'GET',
-      keel: () => ({
+      keel: fromShop(() => ({
         path: trpcGet('orders.list', { limit: ordersPerPage }),
         headers: bearer(pick(fixtures.customerTokens)),
-      }),
+      })),
       express: () => ({ path: '/orders', headers: bearer(pick(fixtures.customerTokens)) }),
     },
     {
       name: 'products.update (admin)',
       method: 'POST',
-      keel: () => ({
+      keel: fromShop(() => ({
         path: '/trpc/products.update?batch=1',
         body: JSON.stringify({
           0: { json: { id: pick(fixtures.updateIds), stockQuantity: n % 10_000 } },
         }),
         headers: bearer(fixtures.adminToken),
-      }),
+      })),
       express: () => ({
         path: `/products/${pick(fixtures.updateIds)}`,
         body: JSON.stringify({ stockQuantity: n % 10_000 }),

@@ -5,16 +5,32 @@ import { type Kysely, sql } from 'kysely';
 import type { BenchDatabase } from './bench-database';
 import { repositoryRoot } from './bench-database';
 import { benchEnv } from './env';
-import { type ContenderResult, pairedRatios } from './load';
+import { type ContenderResult, type LoadSpec, pairedRatios } from './load';
 import { type RunningServer, roundsOnServers, startServer } from './processes';
 
 export const poolSize = 10;
 export const connections = 32;
 
 /** Environment of Keel's server as in production (built, keel_app, TLS). */
+/**
+ * The storefront origin Keel's bench servers allow: CORS is on, as for a
+ * frontend served from another origin, and A's and L's requests to Keel
+ * carry it, as a browser's would (`fromShop`).
+ */
+export const shopOrigin = 'https://shop.example.com';
+
+/** `next` with the shop's `Origin` header added to each request. */
+export function fromShop(next: LoadSpec['next']): LoadSpec['next'] {
+  return () => {
+    const request = next();
+    return { ...request, headers: { ...request.headers, origin: shopOrigin } };
+  };
+}
+
 export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
   return {
     NODE_ENV: 'production',
+    CORS_ORIGINS: shopOrigin,
     DATABASE_URL: bench.appUrl,
     DATABASE_POOL_MAX: String(poolSize),
     LOG_LEVEL: benchEnv.BENCH_LOG_LEVEL,
@@ -35,12 +51,12 @@ export function keelListPath(cursor: string): string {
 }
 
 /** Scenario A's load on Keel: each request the next of `cursors`, in turn. */
-export function cyclingThrough(cursors: string[]): () => { path: string } {
+export function cyclingThrough(cursors: string[]): LoadSpec['next'] {
   let i = 0;
-  return () => {
+  return fromShop(() => {
     i = (i + 1) % cursors.length;
     return { path: keelListPath(cursors[i] ?? '') };
-  };
+  });
 }
 
 /** A cursor for the newest-first product list, in Keel's own format. */
@@ -151,7 +167,7 @@ export async function listThroughput(
   const summary = await roundsOnServers(
     'A',
     servers,
-    (server) => next(server.name),
+    (server) => (server.name === 'keel' ? fromShop(next(server.name)) : next(server.name)),
     { ...options, connections, alternate: true },
     log,
   );
