@@ -107,3 +107,21 @@ describe('serializeFast leaves the value it is given alone', () => {
     expect(serializeFast(tags).json).toBe(tags);
   });
 });
+
+describe('serializeFast reuses the meta of a shape it has written', () => {
+  const page = (count: number, base: number) => ({
+    items: Array.from({ length: count }, (_, i) => ({ id: i, at: new Date(base + i) })),
+  });
+
+  test('pages of one shape share one frozen values object; another shape gets its own', () => {
+    const first = serializeFast(page(3, 0));
+    const second = serializeFast(page(3, 1_000_000));
+    const other = serializeFast(page(2, 0));
+    expect(first.meta?.values).toBe(second.meta?.values);
+    expect(Object.isFrozen(first.meta?.values)).toBe(true);
+    expect(other.meta?.values).not.toBe(first.meta?.values);
+    expect(other.meta?.values).toEqual({ 'items.0.at': ['Date'], 'items.1.at': ['Date'] });
+    // The shared meta still reads back each page's own Dates.
+    expect(superjson.deserialize(second)).toEqual(page(3, 1_000_000));
+  });
+});
