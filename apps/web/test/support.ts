@@ -74,7 +74,7 @@ export const catalogueSize = 150;
 export async function openShop(): Promise<Shop> {
   if (!existsSync(join(webDist, 'index.html'))) {
     throw new Error(
-      'apps/web/dist is missing: run the suite through `pnpm test` (turbo builds the storefront first) or `pnpm --filter @keel/web build`',
+      'apps/web/dist is missing: the suite builds it in its global setup (test/build-storefront.ts); was that setup skipped?',
     );
   }
   mkdirSync(screenshots, { recursive: true });
