@@ -29,23 +29,30 @@ const target = await openLocalDatabase({
   onLog: () => {},
 });
 const children: ChildProcess[] = [];
-let stopping = false;
+let stopping: Promise<never> | undefined;
 
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    await Promise.all(
-      children.map((child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return undefined;
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        return exited;
-      }),
-    );
-    const how = await target.release();
-    if (target.embedded) {
-      console.log(`embedded PostgreSQL stopped (${how})${target.replica ? ', replica first' : ''}`);
-    }
+/**
+ * Stops the children, then the database, then exits. A second Ctrl-C (or
+ * any later call) waits for the same stop: exiting at once would leave
+ * PostgreSQL running with no one to stop it.
+ */
+function stop(code: number): Promise<never> {
+  stopping ??= stopAll(code);
+  return stopping;
+}
+
+async function stopAll(code: number): Promise<never> {
+  await Promise.all(
+    children.map((child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return undefined;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      return exited;
+    }),
+  );
+  const how = await target.release();
+  if (target.embedded) {
+    console.log(`embedded PostgreSQL stopped (${how})${target.replica ? ', replica first' : ''}`);
   }
   process.exit(code);
 }
