@@ -11,7 +11,6 @@ import { type RunningServer, roundsOnServers, startServer } from './processes';
 export const poolSize = 10;
 export const connections = 32;
 
-/** Environment of Keel's server as in production (built, keel_app, TLS). */
 /**
  * The storefront origin Keel's bench servers allow: CORS is on, as for a
  * frontend served from another origin, and A's and L's requests to Keel
@@ -27,6 +26,7 @@ export function fromShop(next: LoadSpec['next']): LoadSpec['next'] {
   };
 }
 
+/** Environment of Keel's server as in production (built, keel_app, TLS, CORS for the shop). */
 export function keelServerEnv(bench: BenchDatabase): Record<string, string> {
   return {
     NODE_ENV: 'production',
