@@ -150,48 +150,44 @@ const signInFirst = () =>
  */
 export const tokenRejected = () => toTRPCError(new TokenRejected());
 
-/** The signed-in caller; anything else is UNAUTHORIZED. */
-async function signedIn(ctx: Context): Promise<AuthenticatedUser> {
-  const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
-  if (!user) throw ctx.token ? tokenRejected() : signInFirst();
+/**
+ * The caller of a token, or null without one. A token the server does not
+ * accept is refused (TOKEN_REJECTED) rather than read as anonymous.
+ */
+async function sessionUser(ctx: Context): Promise<AuthenticatedUser | null> {
+  if (!ctx.token) return null;
+  const user = await findSessionUser(ctx.db, ctx.token);
+  if (!user) throw tokenRejected();
   return user;
 }
 
 /**
- * After a signed-in caller's successful mutation, tells the server to mark
+ * Signed-in callers only (UNAUTHORIZED otherwise), and with `role` only
+ * that role (FORBIDDEN otherwise); the context carries the user (tRPC merges
+ * it in). After the caller's successful mutation, tells the server to mark
  * the caller as having just written: its next catalogue reads go to the
  * primary, which already has the change (read your own writes).
  */
-function markWrites<R extends CallResult>(ctx: Context, type: string, result: R): R {
-  if (type === 'mutation' && result.ok) ctx.markWrite();
-  return result;
+function signedInProcedure(role?: 'admin') {
+  return t.procedure.use((opts) =>
+    guarded(opts, async () => {
+      const user = await sessionUser(opts.ctx);
+      if (!user) throw signInFirst();
+      if (role && user.role !== role)
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
+      const result = await opts.next({ ctx: { user } });
+      if (opts.type === 'mutation' && result.ok) opts.ctx.markWrite();
+      return result;
+    }),
+  );
 }
 
-/** Signed-in callers only; the context carries the user (tRPC merges it in). */
-export const userProcedure = t.procedure.use((opts) =>
-  guarded(opts, async () => {
-    const user = await signedIn(opts.ctx);
-    return markWrites(opts.ctx, opts.type, await opts.next({ ctx: { user } }));
-  }),
-);
-
-/** Admins only; signed-in customers get FORBIDDEN. */
-export const adminProcedure = t.procedure.use((opts) =>
-  guarded(opts, async () => {
-    const user = await signedIn(opts.ctx);
-    if (user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'admins only' });
-    return markWrites(opts.ctx, opts.type, await opts.next({ ctx: { user } }));
-  }),
-);
+export const userProcedure = signedInProcedure();
+export const adminProcedure = signedInProcedure('admin');
 
 /** Resolves the user when a token is sent, without requiring one (`user` is null without). */
 export const maybeUserProcedure = t.procedure.use((opts) =>
-  guarded(opts, async () => {
-    const { ctx } = opts;
-    const user = ctx.token ? await findSessionUser(ctx.db, ctx.token) : null;
-    if (ctx.token && !user) throw tokenRejected();
-    return opts.next({ ctx: { user } });
-  }),
+  guarded(opts, async () => opts.next({ ctx: { user: await sessionUser(opts.ctx) } })),
 );
 
 /** Limits attempts per client address and procedure (login, register). */
