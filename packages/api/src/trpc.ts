@@ -187,7 +187,10 @@ export const adminProcedure = signedInProcedure('admin');
 
 /** Resolves the user when a token is sent, without requiring one (`user` is null without). */
 export const maybeUserProcedure = t.procedure.use((opts) =>
-  guarded(opts, async () => opts.next({ ctx: { user: await sessionUser(opts.ctx) } })),
+  guarded(opts, async () =>
+    // Anonymous calls (most catalogue reads) skip the lookup's await altogether.
+    opts.next({ ctx: { user: opts.ctx.token ? await sessionUser(opts.ctx) : null } }),
+  ),
 );
 
 /** Limits attempts per client address and procedure (login, register). */
