@@ -91,6 +91,22 @@ function processTable(): Map<number, { parent: number; micros: number }> {
   return table;
 }
 
+/** Busy CPU time in µs of the whole machine, every core (Linux /proc/stat); 0 elsewhere. */
+export function machineBusyMicros(): number {
+  try {
+    const fields =
+      readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.split(/\s+/).slice(1) ?? [];
+    // user nice system idle iowait irq softirq steal: all but idle and iowait, in ticks (100 a second).
+    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+    return (
+      ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) *
+      10_000
+    );
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * CPU time in µs of a server and every process under it (the workers of a
  * WEB_CONCURRENCY cluster); 0 where /proc does not exist.
@@ -189,8 +205,14 @@ export async function interleavedRounds(
     const order = options.alternate && round % 2 === 0 ? [...contenders].reverse() : contenders;
     for (const contender of order) {
       const cpuBefore = cpuMicros(contender.pid);
+      const clientBefore = process.cpuUsage();
+      const machineBefore = machineBusyMicros();
       const result = await load(contender, options.seconds);
-      const perRequest = (cpuMicros(contender.pid) - cpuBefore) / Math.max(1, result.total);
+      const answered = Math.max(1, result.total);
+      const perRequest = (cpuMicros(contender.pid) - cpuBefore) / answered;
+      const client = process.cpuUsage(clientBefore);
+      const clientPerRequest = (client.user + client.system) / answered;
+      const machinePerRequest = (machineBusyMicros() - machineBefore) / answered;
       if (result.total > 0) cpu.get(contender.name)?.push(perRequest);
       if (result.non2xx > 0 || result.errors > 0) {
         throw new Error(
@@ -201,7 +223,7 @@ export async function interleavedRounds(
       const mib = residentMiB(contender.pid);
       rss.set(contender.name, Math.max(rss.get(contender.name) ?? 0, mib));
       log(
-        `  ${label} round ${round} ${contender.name.padEnd(width)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  rss ${Math.round(mib)} MiB  cpu ${Math.round(perRequest)} µs/req`,
+        `  ${label} round ${round} ${contender.name.padEnd(width)} ${Math.round(result.requestsPerSecond)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  rss ${Math.round(mib)} MiB  cpu ${Math.round(perRequest)} µs/req  load generator ${Math.round(clientPerRequest)}  machine ${Math.round(machinePerRequest)}`,
       );
     }
     await options.afterRound?.();
