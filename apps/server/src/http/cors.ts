@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
 
 /**
@@ -42,21 +42,33 @@ export function createCors(
   };
 }
 
+const plainSetHeader = ServerResponse.prototype.setHeader;
+
+/**
+ * `setHeader` for a response whose `Vary` must keep `Origin`: a later `Vary`
+ * is merged into the one already set, not written over it. One shared
+ * function that reads the response from `this`, so a request allocates no
+ * closure or bound copy for it.
+ */
+function mergingVary(
+  this: ServerResponse,
+  name: string,
+  value: number | string | readonly string[],
+): ServerResponse {
+  if (name.length !== 4 || name.toLowerCase() !== 'vary')
+    return plainSetHeader.call(this, name, value);
+  const fields = new Map<string, string>();
+  for (const part of [String(this.getHeader('vary') ?? ''), String(value)].join(',').split(',')) {
+    const field = part.trim();
+    if (field) fields.set(field.toLowerCase(), field);
+  }
+  return plainSetHeader.call(this, name, [...fields.values()].join(', '));
+}
+
 /**
  * tRPC (and the lane) set `Vary: trpc-accept, accept` later in the response;
  * without this a shared cache would serve one origin's answer to another.
- * Later `Vary` values are merged into the one CORS set, not written over it.
  */
 function keepVaryOrigin(res: ServerResponse): void {
-  const setHeader = res.setHeader.bind(res);
-  const merging = (name: string, value: number | string | readonly string[]) => {
-    if (name.toLowerCase() !== 'vary') return setHeader(name, value);
-    const fields = new Map<string, string>();
-    for (const part of [String(res.getHeader('vary') ?? ''), String(value)].join(',').split(',')) {
-      const field = part.trim();
-      if (field) fields.set(field.toLowerCase(), field);
-    }
-    return setHeader(name, [...fields.values()].join(', '));
-  };
-  res.setHeader = merging as typeof res.setHeader;
+  res.setHeader = mergingVary as typeof res.setHeader;
 }
