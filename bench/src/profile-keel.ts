@@ -1,6 +1,8 @@
 // Profiling aid: runs Keel's server under --cpu-prof with scenario A's load
 // (or, given a name, one of scenario L's: byId, orders, update) and prints
-// where the time went (self time by function and by package).
+// where the time went (self time by function and by package). Arguments of
+// the form NAME=VALUE are added to the server's environment (METRICS_PORT=…
+// profiles it with metrics on).
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,11 +26,16 @@ const db = createDb({ connectionString: bench.ownerUrl, maxConnections: 2 });
 const cursors = await sampleCursors(db, 2000);
 await db.destroy();
 const dir = await mkdtemp(join(tmpdir(), 'keel-prof-'));
-const server = await startServer('keel', keelScript, keelServerEnv(bench), '/readyz', [
-  '--cpu-prof',
-  `--cpu-prof-dir=${dir}`,
-]);
-const endpoint = process.argv[2];
+const settings = process.argv.slice(2).filter((arg) => arg.includes('='));
+const extraEnv = Object.fromEntries(settings.map((arg) => arg.split(/=(.*)/s, 2)));
+const server = await startServer(
+  'keel',
+  keelScript,
+  { ...keelServerEnv(bench), ...extraEnv },
+  '/readyz',
+  ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+);
+const endpoint = process.argv.slice(2).find((arg) => !arg.includes('='));
 const owner = ownerDb(bench);
 const fixtures = endpoint ? await endpointFixtures(owner) : undefined;
 const load = fixtures
