@@ -123,20 +123,17 @@ beforeAll(() => {
     join(project, 'index.html'),
     '<!doctype html><html><body><ul id="products"></ul><script type="module" src="/src/main.ts"></script></body></html>',
   );
-  const npmInstall = () =>
-    run(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
-      project,
-    );
-  let install = npmInstall();
-  // A registry hiccup on a cold cache reads as a conflict with a version
-  // `undefined` (seen once on a fresh machine); a real conflict fails again.
-  if (install.status !== 0 && /@undefined/.test(install.stderr)) {
-    console.warn(`npm install failed once, retrying:\n${install.stderr}`);
-    install = npmInstall();
-  }
-  if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
+  const install = run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
+    project,
+  );
+  // npm reports a registry it could not reach (a TLS proxy whose CA file
+  // it was not given, say) as a conflict with a version `undefined`.
+  const unreachable = /@undefined/.test(install.stderr)
+    ? 'npm could not fetch from its registry (see the debug log it names); '
+    : '';
+  if (install.status !== 0) throw new Error(`${unreachable}npm install failed:\n${install.stderr}`);
 }, 600_000);
 
 afterAll(() => {

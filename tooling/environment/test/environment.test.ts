@@ -1,5 +1,6 @@
 // Configuration that arrives: every variable an app or tool reads is in its
-// schema, turbo lets exactly the union of the schemas through to its tasks
+// schema, turbo lets exactly the union of the schemas (and the machine's
+// network settings, which npm needs in the tasks) through to its tasks
 // (a variable turbo drops would be silently ignored under `pnpm dev`), and
 // `.env.example` lists each one.
 import { readFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchVariables } from '@keel/bench/env';
 import { toolingVariables } from '@keel/platform';
-import { loadEnvFile, runtimeVariables } from '@keel/runtime/with-node';
+import { loadEnvFile, networkVariables, runtimeVariables } from '@keel/runtime/with-node';
 import { loadConfig, serverVariables } from '@keel/server/config';
 import { webVariables } from '@keel/web/env';
 import { workerVariables } from '@keel/worker';
@@ -34,8 +35,14 @@ describe('turbo passes through exactly the variables the schemas read', () => {
     expect(dropped, 'add these to globalPassThroughEnv in turbo.json').toEqual([]);
   });
 
+  test("the machine's network settings, so npm in a task reaches the registry as outside it", () => {
+    const dropped = networkVariables.filter((v) => !turbo.globalPassThroughEnv.includes(v));
+    expect(dropped, 'add these to globalPassThroughEnv in turbo.json').toEqual([]);
+  });
+
   test('and nothing else: no wildcard, no variable that no schema reads', () => {
-    const extra = turbo.globalPassThroughEnv.filter((v) => !union.has(v));
+    const known = new Set([...union, ...networkVariables]);
+    const extra = turbo.globalPassThroughEnv.filter((v) => !known.has(v));
     expect(extra, 'no schema reads these; remove them or add them to a schema').toEqual([]);
   });
 
