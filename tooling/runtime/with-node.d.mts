@@ -8,8 +8,3 @@ export function pinnedNodeVersion(): string;
 export function nodeCacheDir(env?: Record<string, string | undefined>): string;
 /** A dotenv file's values, for a Node without `util.parseEnv`. */
 export function parseDotenv(text: string): Record<string, string>;
-/** The machine npm's global npmrc, passed on to npm under the fetched Node. */
-export function machineNpmGlobalConfig(
-  execPath?: string,
-  env?: Record<string, string | undefined>,
-): string | undefined;

@@ -8,8 +8,7 @@
 //   npm registry (Node's official binaries, published as the `node` package)
 //   into a cache, one line says so, and the command runs with that Node first
 //   on PATH, so every `#!/usr/bin/env node` below it (pnpm, turbo's tasks,
-//   vitest, tsx) runs on it. npm under it still reads the machine's global
-//   npmrc (see `machineNpmGlobalConfig`).
+//   vitest, tsx) runs on it.
 // - The workspace's dependencies are missing or older than the lockfile:
 //   `pnpm install` runs first (under the same Node), so a fresh clone needs
 //   nothing but `pnpm dev` or `pnpm test`.
@@ -57,10 +56,17 @@ export const networkVariables = [
   'http_proxy',
   'https_proxy',
   'no_proxy',
-  'npm_config_globalconfig',
-  'npm_config_userconfig',
-  'npm_config_cafile',
   'npm_config_registry',
+  'npm_config_cafile',
+  'npm_config_userconfig',
+  'npm_config_globalconfig',
+  'npm_config_proxy',
+  'npm_config_https_proxy',
+  'npm_config_strict_ssl',
+  'NPM_CONFIG_REGISTRY',
+  'NPM_CONFIG_CAFILE',
+  'NPM_CONFIG_USERCONFIG',
+  'NPM_CONFIG_GLOBALCONFIG',
 ];
 
 /**
@@ -188,21 +194,6 @@ export function ensureNode() {
   return dirname(binary);
 }
 
-/**
- * The global npmrc the machine's npm reads, for `npm_config_globalconfig`
- * under the fetched Node; undefined when there is none or one is already
- * set. npm finds its global config at `<prefix>/etc/npmrc` and takes the
- * prefix from the Node that runs it (`PREFIX`, else that Node's install
- * directory): under the fetched Node it would look in the cache, and lose
- * what the machine set there (a registry, the CA file of a TLS proxy).
- */
-export function machineNpmGlobalConfig(execPath = process.execPath, env = process.env) {
-  if (env.npm_config_globalconfig || env.NPM_CONFIG_GLOBALCONFIG) return undefined;
-  const prefix = env.PREFIX || (windows ? dirname(execPath) : dirname(dirname(execPath)));
-  const file = join(prefix, 'etc', 'npmrc');
-  return existsSync(file) ? file : undefined;
-}
-
 function mtime(path) {
   return existsSync(path) ? statSync(path).mtimeMs : 0;
 }
@@ -259,8 +250,6 @@ async function main() {
     // pnpm and npm record the Node that runs scripts here; point them at ours.
     env.npm_node_execpath = join(nodeDir, windows ? 'node.exe' : 'node');
     env.NODE = env.npm_node_execpath;
-    const globalConfig = machineNpmGlobalConfig();
-    if (globalConfig) env.npm_config_globalconfig = globalConfig;
   }
   if (installNeeded() && process.env.KEEL_SKIP_INSTALL !== '1') {
     console.error('keel: installing the workspace dependencies (pnpm install)');

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MINIMUM_NODE, satisfies } from '../node-version.mjs';
 
@@ -104,40 +104,6 @@ describe('keel-node on an old Node', () => {
     });
     expect(second.stderr).toBe('');
     expect(second.stdout.trim()).toBe(`v${pinned}`);
-  });
-
-  it("lets npm under the fetched Node read the machine npm's global npmrc", () => {
-    const old = oldNode();
-    const env = { ...process.env, KEEL_SKIP_INSTALL: '1' };
-    for (const name of ['npm_config_globalconfig', 'NPM_CONFIG_GLOBALCONFIG', 'PREFIX'])
-      delete env[name];
-    const run = spawnSync(old, ['with-node.mjs', 'npm', 'config', 'get', 'globalconfig'], {
-      cwd: runtimeDir,
-      env,
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
-    expect(run.status, run.stderr).toBe(0);
-    const machines = join(dirname(dirname(old)), 'etc', 'npmrc');
-    // Without the machine's file, npm keeps its own default (the fetched Node's prefix).
-    if (existsSync(machines)) expect(run.stdout.trim()).toBe(machines);
-    else expect(run.stdout.trim()).toMatch(/node_modules\/node\/etc\/npmrc$/);
-  });
-
-  it('machineNpmGlobalConfig: the npmrc under the prefix of the Node given, if it exists and none is set', async () => {
-    const { machineNpmGlobalConfig } = await import('../with-node.mjs');
-    const prefix = tempDir('keel-npm-prefix-');
-    const node = join(prefix, 'bin', 'node');
-    expect(machineNpmGlobalConfig(node, {})).toBeUndefined();
-    mkdirSync(join(prefix, 'etc'));
-    writeFileSync(join(prefix, 'etc', 'npmrc'), 'cafile=/somewhere/ca.pem\n');
-    expect(machineNpmGlobalConfig(node, {})).toBe(join(prefix, 'etc', 'npmrc'));
-    expect(machineNpmGlobalConfig('/elsewhere/bin/node', { PREFIX: prefix })).toBe(
-      join(prefix, 'etc', 'npmrc'),
-    );
-    expect(
-      machineNpmGlobalConfig(node, { npm_config_globalconfig: '/mine/npmrc' }),
-    ).toBeUndefined();
   });
 
   it('passes the exit code of the command through', () => {
