@@ -27,7 +27,7 @@ function newest(path: string): number {
 }
 
 /** True when `dist/index.html` is missing or older than any input. */
-export function storefrontIsStale(): boolean {
+function storefrontIsStale(): boolean {
   const built = join(web, 'dist', 'index.html');
   if (!existsSync(built)) return true;
   const builtAt = statSync(built).mtimeMs;
