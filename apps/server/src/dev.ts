@@ -8,6 +8,10 @@
 // too, as the server's DATABASE_REPLICA_URL. Ctrl-C stops the server and the
 // worker first (the worker finishes the job in hand), then the replica, then
 // the primary (`pg_ctl stop -m fast`).
+// It runs as `node --import tsx src/dev.ts`, not under the tsx CLI: that CLI
+// relays Ctrl-C to its child and SIGKILLs it when the child has not confirmed
+// the signal within 30 ms, and a SIGKILLed supervisor leaves PostgreSQL (in a
+// session of its own) running with no one to stop it.
 import '@keel/runtime/require-node';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
